@@ -1,0 +1,70 @@
+//! Reading the raw body under the size limit, after the content checks.
+
+use axum::body::Body;
+use axum::extract::Request;
+use bytes::Bytes;
+use http::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+
+use crate::response::Rejection;
+
+pub(crate) async fn read(request: Request, limit: usize) -> Result<http::Request<Bytes>, Rejection> {
+    let (parts, body) = request.into_parts();
+    if parts.headers.contains_key(CONTENT_ENCODING) {
+        return Err(Rejection::UnsupportedMediaType);
+    }
+    if let Some(content_type) = parts.headers.get(CONTENT_TYPE) {
+        if !is_json(content_type.as_bytes()) {
+            return Err(Rejection::UnsupportedMediaType);
+        }
+    }
+    if let Some(length) = parts.headers.get(CONTENT_LENGTH) {
+        let length = std::str::from_utf8(length.as_bytes())
+            .ok()
+            .and_then(|text| text.parse::<u64>().ok())
+            .ok_or(Rejection::BadRequest)?;
+        if length > limit as u64 {
+            return Err(Rejection::PayloadTooLarge);
+        }
+    }
+    let bytes = collect(body, limit).await?;
+    Ok(http::Request::from_parts(parts, bytes))
+}
+
+async fn collect(body: Body, limit: usize) -> Result<Bytes, Rejection> {
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
+            Err(Rejection::PayloadTooLarge)
+        }
+        Err(error) => {
+            tracing::debug!(%error, "could not read request body");
+            Err(Rejection::BadRequest)
+        }
+    }
+}
+
+/// `application/json` or any `+json` type, any case, with parameters such as `charset`.
+fn is_json(content_type: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(content_type) else {
+        return false;
+    };
+    let essence = text.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_json;
+
+    #[test]
+    fn json_content_types() {
+        for ok in ["application/json", "APPLICATION/JSON", "application/json; charset=utf-8", "application/cloudevents+json"] {
+            assert!(is_json(ok.as_bytes()), "{ok}");
+        }
+        for bad in ["text/plain", "multipart/form-data", "application/jsonx", "", "json", "text/json+json"] {
+            assert!(!is_json(bad.as_bytes()), "{bad}");
+        }
+    }
+}

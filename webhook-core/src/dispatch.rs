@@ -1,0 +1,656 @@
+//! The receiver: verify, parse, claim, run, complete. One delivery at a time, per the pinned
+//! status policy of reliability.md.
+
+use std::any::Any;
+use std::fmt;
+use std::panic::AssertUnwindSafe;
+use std::pin::pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::FutureExt;
+use time::OffsetDateTime;
+use tracing::{debug, info, warn};
+
+use crate::envelope::{Envelope, EnvelopeError};
+use crate::handler::{Delivery, ErrorKind, HandlerError, MissingState, Resources};
+use crate::idempotency::{Claim, ClaimKey, DynStore, IdempotencyStore, Lease, StoreError};
+use crate::registry::{Location, Registration, Registry, RegistryError};
+use crate::signature::{SignedRequest, Verifier, VerifyError};
+
+/// Tunable limits of a receiver. Defaults follow reliability.md "Pinned policy".
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// How long a claim stays live without renewal (default 60 s). Must exceed
+    /// `handler_timeout`, so a handler can never outlive its lease.
+    pub lease: Duration,
+    /// How long one handler may run (default 20 s); past it the handler is dropped, its claim
+    /// released and the delivery answered 503.
+    pub handler_timeout: Duration,
+    /// How long completed records are kept (default 7 days). Must cover the sender's retry
+    /// horizon and be at least the signature tolerance.
+    pub retention: Duration,
+    /// How long one store operation may take before the store counts as unavailable (default
+    /// 2 s).
+    pub store_timeout: Duration,
+    /// The `Retry-After` sent with 503 answers (default 5 s).
+    pub retry_after: Duration,
+    /// The largest body accepted, in bytes (default 1 MiB).
+    pub body_limit: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            lease: Duration::from_secs(60),
+            handler_timeout: Duration::from_secs(20),
+            retention: Duration::from_secs(7 * 24 * 60 * 60),
+            store_timeout: Duration::from_secs(2),
+            retry_after: Duration::from_secs(5),
+            body_limit: 1024 * 1024,
+        }
+    }
+}
+
+/// A successfully handled delivery. Answered 200.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Receipt {
+    ran: Vec<&'static str>,
+    already_done: Vec<&'static str>,
+}
+
+impl Receipt {
+    /// Handlers that ran and completed for this delivery.
+    #[must_use]
+    pub fn ran(&self) -> &[&'static str] {
+        &self.ran
+    }
+
+    /// Handlers that had already completed for this event and were not run again.
+    #[must_use]
+    pub fn already_done(&self) -> &[&'static str] {
+        &self.already_done
+    }
+
+    /// No handler matched the event type.
+    #[must_use]
+    pub fn is_ignored(&self) -> bool {
+        self.ran.is_empty() && self.already_done.is_empty()
+    }
+
+    /// Every handler had already completed: a duplicate delivery.
+    #[must_use]
+    pub fn is_duplicate(&self) -> bool {
+        self.ran.is_empty() && !self.already_done.is_empty()
+    }
+}
+
+/// A handler that did not complete.
+#[derive(Debug)]
+pub struct HandlerFailure {
+    /// The handler's path.
+    pub handler: &'static str,
+    /// What went wrong.
+    pub cause: FailureCause,
+}
+
+/// How a handler failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum FailureCause {
+    /// It returned an error.
+    Error(HandlerError),
+    /// It panicked; the payload's message, when it has one.
+    Panic(String),
+    /// It ran past `handler_timeout`.
+    Timeout,
+    /// It finished, but its lease had been taken over, so its completion was refused.
+    LeaseLost,
+}
+
+impl fmt::Display for FailureCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Error(error) => write!(f, "{error}"),
+            Self::Panic(message) => write!(f, "panicked: {message}"),
+            Self::Timeout => f.write_str("timed out"),
+            Self::LeaseLost => f.write_str("lease lost before completion"),
+        }
+    }
+}
+
+/// Why a delivery was not accepted. Each variant has one answer in the pinned status policy.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReceiveError {
+    /// Not authentic (401). Nothing ran; the store was not contacted.
+    #[error("unauthenticated: {0}")]
+    Unauthenticated(#[source] VerifyError),
+    /// Authentic but not a usable event (400). Nothing ran; the store was not contacted.
+    #[error("malformed event: {0}")]
+    Malformed(#[source] EnvelopeError),
+    /// Another delivery of the event is being processed (409 with `Retry-After`).
+    #[error("event is being processed by another delivery")]
+    InProgress {
+        /// When to try again.
+        retry_after: Duration,
+    },
+    /// The id was first seen with another event type (422). Nothing ran.
+    #[error("event id was first recorded as `{recorded_type}`")]
+    Conflict {
+        /// The type recorded first.
+        recorded_type: String,
+    },
+    /// One or more handlers failed (500, or 503 when every failure was a timeout). Their
+    /// claims were released; handlers that completed are not run again.
+    #[error("{} handler(s) failed", failures.len())]
+    HandlerFailed {
+        /// The failures.
+        failures: Vec<HandlerFailure>,
+        /// Handlers that completed in this delivery.
+        ran: Vec<&'static str>,
+    },
+    /// The idempotency store is unreachable or too slow (503 with `Retry-After`). No handler
+    /// was called after the failure.
+    #[error("idempotency store unavailable")]
+    StoreUnavailable {
+        /// When to try again.
+        retry_after: Duration,
+        /// The store's error.
+        #[source]
+        source: StoreError,
+    },
+}
+
+impl ReceiveError {
+    /// Whether this failure is a handler time-out only (answered 503 rather than 500).
+    #[must_use]
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Self::HandlerFailed { failures, .. }
+            if failures.iter().all(|f| matches!(f.cause, FailureCause::Timeout)))
+    }
+}
+
+/// Why a receiver could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// No verifier: every receiver verifies signatures.
+    #[error("no verifier configured: add one with `.verifier(..)`")]
+    NoVerifier,
+    /// No idempotency store.
+    #[error("no idempotency store configured: add one with `.store(..)`")]
+    NoStore,
+    /// The registry is invalid.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// A handler needs state the receiver was not given.
+    #[error("handler `{handler}` at {location} {missing}")]
+    MissingState {
+        /// The handler.
+        handler: &'static str,
+        /// Where it was written.
+        location: Location,
+        /// What is missing.
+        missing: MissingState,
+    },
+    /// The limits are inconsistent.
+    #[error("invalid limits: {0}")]
+    Limits(&'static str),
+    /// The namespace is not 1 to 64 characters of `[A-Za-z0-9_.:-]`.
+    #[error("namespace must be 1 to 64 characters of [A-Za-z0-9_.:-]")]
+    Namespace,
+}
+
+struct Inner {
+    verifier: Verifier,
+    registry: Registry,
+    store: Arc<dyn DynStore>,
+    resources: Arc<Resources>,
+    namespace: Box<str>,
+    limits: Limits,
+}
+
+/// Turns signed HTTP deliveries into handler calls, exactly once per (event, handler).
+///
+/// Cheap to clone; build one at start-up with [`Receiver::builder`].
+#[derive(Clone)]
+pub struct Receiver {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Receiver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Receiver")
+            .field("verifier", &self.inner.verifier)
+            .field("namespace", &self.inner.namespace)
+            .field("handlers", &self.inner.registry.registrations().len())
+            .field("limits", &self.inner.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Receiver {
+    /// Start building a receiver.
+    #[must_use]
+    pub fn builder() -> ReceiverBuilder {
+        ReceiverBuilder::default()
+    }
+
+    /// The limits in force.
+    #[must_use]
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
+    /// The registry this receiver dispatches to.
+    #[must_use]
+    pub fn registry(&self) -> &Registry {
+        &self.inner.registry
+    }
+
+    /// The verifier.
+    #[must_use]
+    pub fn verifier(&self) -> &Verifier {
+        &self.inner.verifier
+    }
+
+    /// Process one delivery: verify the raw body, parse the envelope, then claim, run and
+    /// complete each matching handler in order.
+    ///
+    /// Dropping the returned future while a handler runs releases that handler's claim (so the
+    /// next delivery runs it) and never completes it. HTTP adapters run this in its own task so
+    /// a client that disconnects does not cancel a handler half-way.
+    ///
+    /// # Errors
+    /// [`ReceiveError`]: each variant maps to one HTTP answer.
+    pub async fn receive(&self, request: http::Request<Bytes>) -> Result<Receipt, ReceiveError> {
+        let (parts, body) = request.into_parts();
+        let signed = SignedRequest {
+            method: &parts.method,
+            path: parts.uri.path(),
+            query: parts.uri.query(),
+            headers: &parts.headers,
+            body: &body,
+        };
+        let verified = self.inner.verifier.verify(&signed).map_err(|error| {
+            info!(scheme = self.inner.verifier.scheme_name(), reason = %error, "rejected unauthenticated delivery");
+            ReceiveError::Unauthenticated(error)
+        })?;
+        let envelope = Envelope::parse(body, &verified).map_err(|error| {
+            info!(reason = %error, "rejected malformed event");
+            ReceiveError::Malformed(error)
+        })?;
+        self.dispatch(Arc::new(envelope)).await
+    }
+
+    /// Claim, run and complete each handler for an already verified envelope.
+    ///
+    /// # Errors
+    /// As [`Receiver::receive`], except the authentication and parsing variants.
+    pub async fn dispatch(&self, envelope: Arc<Envelope>) -> Result<Receipt, ReceiveError> {
+        let inner = &*self.inner;
+        let handlers = inner.registry.handlers_for(envelope.event_type());
+        if handlers.len() == 0 {
+            debug!(event_id = envelope.id(), event_type = envelope.event_type(), "no handler; ignored");
+            return Ok(Receipt::default());
+        }
+        let received_at = OffsetDateTime::now_utc();
+        let mut receipt = Receipt::default();
+        let mut failures = Vec::new();
+        let mut in_progress: Option<Duration> = None;
+        for registration in handlers {
+            let key = ClaimKey {
+                namespace: &inner.namespace,
+                event_id: envelope.id(),
+                handler: registration.path(),
+                event_type: envelope.event_type(),
+            };
+            let claim = self
+                .store_op(inner.store.claim(&key, inner.limits.lease))
+                .await
+                .map_err(|source| self.unavailable(source))?;
+            match claim {
+                Claim::Acquired(lease) => {
+                    let delivery = Delivery::new(
+                        Arc::clone(&envelope),
+                        Arc::clone(&inner.resources),
+                        received_at,
+                        registration.path(),
+                    );
+                    match self.run(registration, delivery, lease).await? {
+                        None => receipt.ran.push(registration.path()),
+                        Some(cause) => failures.push(HandlerFailure {
+                            handler: registration.path(),
+                            cause,
+                        }),
+                    }
+                }
+                Claim::Completed => receipt.already_done.push(registration.path()),
+                Claim::InProgress { retry_after } => {
+                    in_progress = Some(in_progress.map_or(retry_after, |r| r.max(retry_after)));
+                }
+                Claim::Conflict { recorded_type } => {
+                    warn!(event_id = envelope.id(), event_type = envelope.event_type(), recorded_type, "event id reused with another type");
+                    return Err(ReceiveError::Conflict { recorded_type });
+                }
+            }
+        }
+        if !failures.is_empty() {
+            return Err(ReceiveError::HandlerFailed {
+                failures,
+                ran: receipt.ran,
+            });
+        }
+        if let Some(retry_after) = in_progress {
+            return Err(ReceiveError::InProgress { retry_after });
+        }
+        Ok(receipt)
+    }
+
+    /// Run one claimed handler to an outcome, keeping its lease alive, then complete or release
+    /// the claim. `Ok(None)` when it completed, `Ok(Some(cause))` when it failed and its claim
+    /// was released; `Err` only when the store failed.
+    async fn run(
+        &self,
+        registration: &Registration,
+        delivery: Delivery,
+        lease: Lease,
+    ) -> Result<Option<FailureCause>, ReceiveError> {
+        let inner = &*self.inner;
+        let mut guard = LeaseGuard {
+            store: Arc::clone(&inner.store),
+            lease: Some(lease.clone()),
+        };
+        let call = std::panic::catch_unwind(AssertUnwindSafe(|| registration.call(delivery)));
+        let outcome = match call {
+            Err(panic) => Outcome::Panicked(panic_message(&*panic)),
+            Ok(future) => {
+                let guarded = AssertUnwindSafe(future).catch_unwind();
+                let mut timed = pin!(tokio::time::timeout(inner.limits.handler_timeout, guarded));
+                let renew_every = inner.limits.lease / 3;
+                loop {
+                    tokio::select! {
+                        biased;
+                        result = &mut timed => break match result {
+                            Err(_) => Outcome::TimedOut,
+                            Ok(Err(panic)) => Outcome::Panicked(panic_message(&*panic)),
+                            Ok(Ok(Err(error))) => Outcome::Failed(error),
+                            Ok(Ok(Ok(()))) => Outcome::Succeeded,
+                        },
+                        () = tokio::time::sleep(renew_every) => {
+                            if let Err(error) = self.store_op(inner.store.extend(&lease, inner.limits.lease)).await {
+                                warn!(handler = registration.path(), %error, "could not renew lease");
+                            }
+                        }
+                    }
+                }
+            }
+        };
+        let handler = registration.path();
+        let event_id = lease.event_id();
+        let cause = match outcome {
+            Outcome::Succeeded => {
+                guard.disarm();
+                return match self
+                    .store_op(inner.store.complete(&lease, inner.limits.retention))
+                    .await
+                {
+                    Ok(()) => {
+                        info!(event_id, handler, "handler completed");
+                        Ok(None)
+                    }
+                    Err(StoreError::LeaseLost) => {
+                        warn!(event_id, handler, "handler finished after its lease was taken over; completion refused");
+                        Ok(Some(FailureCause::LeaseLost))
+                    }
+                    Err(error) => {
+                        // The handler's effects happened but are not recorded: the sender's
+                        // retry runs it again once the lease expires (at least once).
+                        warn!(event_id, handler, %error, "could not record completion");
+                        Err(self.unavailable(error))
+                    }
+                };
+            }
+            Outcome::Failed(error) => {
+                warn!(event_id, handler, kind = %error.kind(), %error, "handler failed");
+                FailureCause::Error(error)
+            }
+            Outcome::Panicked(message) => {
+                warn!(event_id, handler, kind = %ErrorKind::Retryable, message, "handler panicked");
+                FailureCause::Panic(message)
+            }
+            Outcome::TimedOut => {
+                warn!(event_id, handler, timeout = ?inner.limits.handler_timeout, "handler timed out");
+                FailureCause::Timeout
+            }
+        };
+        guard.disarm();
+        if let Err(error) = self.store_op(inner.store.release(&lease)).await {
+            // The lease expires on its own; the next delivery after that runs the handler.
+            warn!(event_id, handler, %error, "could not release claim");
+        }
+        Ok(Some(cause))
+    }
+
+    async fn store_op<T>(
+        &self,
+        op: impl std::future::Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        match tokio::time::timeout(self.inner.limits.store_timeout, op).await {
+            Ok(result) => result,
+            Err(elapsed) => Err(StoreError::unavailable(elapsed)),
+        }
+    }
+
+    fn unavailable(&self, source: StoreError) -> ReceiveError {
+        warn!(error = %source, "idempotency store failed");
+        ReceiveError::StoreUnavailable {
+            retry_after: self.inner.limits.retry_after,
+            source,
+        }
+    }
+}
+
+enum Outcome {
+    Succeeded,
+    Failed(HandlerError),
+    Panicked(String),
+    TimedOut,
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".to_owned())
+}
+
+/// Releases a claim whose handler future was dropped before it finished (the receiving
+/// future was cancelled), so the next delivery need not wait for the lease to expire.
+struct LeaseGuard {
+    store: Arc<dyn DynStore>,
+    lease: Option<Lease>,
+}
+
+impl LeaseGuard {
+    fn disarm(&mut self) {
+        self.lease = None;
+    }
+}
+
+impl Drop for LeaseGuard {
+    fn drop(&mut self) {
+        let Some(lease) = self.lease.take() else {
+            return;
+        };
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let store = Arc::clone(&self.store);
+            runtime.spawn(async move {
+                if let Err(error) = store.release(&lease).await {
+                    warn!(%error, "could not release a cancelled claim; it expires with its lease");
+                }
+            });
+        }
+    }
+}
+
+/// Builder for [`Receiver`].
+#[derive(Default)]
+pub struct ReceiverBuilder {
+    verifier: Option<Verifier>,
+    store: Option<Arc<dyn DynStore>>,
+    registry: Option<Registry>,
+    resources: Resources,
+    namespace: Option<String>,
+    limits: Limits,
+}
+
+impl fmt::Debug for ReceiverBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReceiverBuilder")
+            .field("verifier", &self.verifier)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ReceiverBuilder {
+    /// The signature verifier (required).
+    #[must_use]
+    pub fn verifier(mut self, verifier: Verifier) -> Self {
+        self.verifier = Some(verifier);
+        self
+    }
+
+    /// The idempotency store (required).
+    #[must_use]
+    pub fn store(mut self, store: impl IdempotencyStore) -> Self {
+        self.store = Some(Arc::new(store));
+        self
+    }
+
+    /// The handlers to dispatch to (default: every `#[on_event]` handler in the binary).
+    #[must_use]
+    pub fn registry(mut self, registry: Registry) -> Self {
+        self.registry = Some(registry);
+        self
+    }
+
+    /// Give handlers a value they extract with [`State<T>`](crate::State). One value per type.
+    #[must_use]
+    pub fn state<T: Clone + Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.resources.insert(value);
+        self
+    }
+
+    /// The idempotency namespace (default `"default"`): give each sender account or endpoint
+    /// its own, so equal event ids from two senders are processed independently.
+    #[must_use]
+    pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.namespace = Some(namespace.into());
+        self
+    }
+
+    /// Replace all limits at once.
+    #[must_use]
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// See [`Limits::lease`].
+    #[must_use]
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.limits.lease = lease;
+        self
+    }
+
+    /// See [`Limits::handler_timeout`].
+    #[must_use]
+    pub fn handler_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.handler_timeout = timeout;
+        self
+    }
+
+    /// See [`Limits::retention`].
+    #[must_use]
+    pub fn retention(mut self, retention: Duration) -> Self {
+        self.limits.retention = retention;
+        self
+    }
+
+    /// See [`Limits::store_timeout`].
+    #[must_use]
+    pub fn store_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.store_timeout = timeout;
+        self
+    }
+
+    /// See [`Limits::body_limit`].
+    #[must_use]
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.limits.body_limit = bytes;
+        self
+    }
+
+    /// Validate the configuration and build the receiver.
+    ///
+    /// # Errors
+    /// [`BuildError`]: a missing verifier or store, an invalid registry, a handler whose state
+    /// was not given, or inconsistent limits.
+    pub fn build(self) -> Result<Receiver, BuildError> {
+        let verifier = self.verifier.ok_or(BuildError::NoVerifier)?;
+        let store = self.store.ok_or(BuildError::NoStore)?;
+        let registry = match self.registry {
+            Some(registry) => registry,
+            None => Registry::from_inventory()?,
+        };
+        let limits = self.limits;
+        if limits.lease <= limits.handler_timeout {
+            return Err(BuildError::Limits("the lease must be longer than the handler timeout"));
+        }
+        if limits.retention < verifier.tolerance() {
+            return Err(BuildError::Limits("retention must be at least the signature tolerance"));
+        }
+        if limits.store_timeout.is_zero() || limits.handler_timeout.is_zero() {
+            return Err(BuildError::Limits("time limits must be positive"));
+        }
+        if limits.body_limit == 0 {
+            return Err(BuildError::Limits("the body limit must be positive"));
+        }
+        let namespace = self.namespace.unwrap_or_else(|| "default".to_owned());
+        let namespace_ok = !namespace.is_empty()
+            && namespace.len() <= 64
+            && namespace
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_.:-".contains(&b));
+        if !namespace_ok {
+            return Err(BuildError::Namespace);
+        }
+        for registration in registry.registrations() {
+            registration
+                .check(&self.resources)
+                .map_err(|missing| BuildError::MissingState {
+                    handler: registration.path(),
+                    location: registration.location(),
+                    missing,
+                })?;
+        }
+        for handler in registry.registered_events() {
+            debug!(%handler, "registered");
+        }
+        Ok(Receiver {
+            inner: Arc::new(Inner {
+                verifier,
+                registry,
+                store,
+                resources: Arc::new(self.resources),
+                namespace: namespace.into(),
+                limits,
+            }),
+        })
+    }
+}

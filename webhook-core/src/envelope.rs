@@ -1,0 +1,297 @@
+//! The event envelope, parsed from verified bytes only.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::ops::Range;
+
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use time::OffsetDateTime;
+
+use crate::signature::Verified;
+
+/// The longest event id or event type accepted, in bytes. Ids are idempotency keys; a bound keeps
+/// every store's key column and index well defined.
+pub const MAX_ID_LEN: usize = 255;
+
+/// Why a verified body is not a usable event. Answered 400: the sender is authentic but the
+/// delivery cannot be processed as sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EnvelopeError {
+    /// The body is not JSON, not a JSON object, or has fields of the wrong type.
+    #[error("body is not a valid event: {0}")]
+    Json(String),
+    /// No event id in the body or the scheme's headers.
+    #[error("event has no id")]
+    MissingId,
+    /// No event type in the body or the scheme's headers.
+    #[error("event has no type")]
+    MissingType,
+    /// The id is empty, longer than [`MAX_ID_LEN`] bytes or not printable ASCII.
+    #[error("event id is not 1 to {MAX_ID_LEN} printable ASCII characters")]
+    InvalidId,
+    /// The type is empty, longer than [`MAX_ID_LEN`] bytes or not visible ASCII.
+    #[error("event type is not 1 to {MAX_ID_LEN} visible ASCII characters")]
+    InvalidType,
+    /// `created_at` is not an ISO-8601 (RFC 3339) timestamp, or `created` is out of range.
+    #[error("event creation time is not a valid timestamp")]
+    InvalidCreated,
+}
+
+/// A verified delivery's envelope: identity, type and the raw object, without decoding it.
+///
+/// `data.object` (Stripe and PaymentKit), else `data` (Standard Webhooks), else the whole body
+/// (GitHub) is kept as raw JSON and decoded only into the type a handler asks for.
+#[derive(Clone)]
+pub struct Envelope {
+    body: Bytes,
+    id: Box<str>,
+    event_type: Box<str>,
+    livemode: Option<bool>,
+    created: Option<OffsetDateTime>,
+    object: Range<usize>,
+}
+
+impl fmt::Debug for Envelope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The body is never printed: it may hold personal data.
+        f.debug_struct("Envelope")
+            .field("id", &self.id)
+            .field("event_type", &self.event_type)
+            .field("livemode", &self.livemode)
+            .field("created", &self.created)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
+}
+
+#[derive(Deserialize)]
+struct Wire<'a> {
+    #[serde(borrow, default)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow, default, rename = "type")]
+    event_type: Option<Cow<'a, str>>,
+    #[serde(default)]
+    livemode: Option<bool>,
+    #[serde(borrow, default)]
+    created_at: Option<Cow<'a, str>>,
+    #[serde(default)]
+    created: Option<i64>,
+    #[serde(borrow, default)]
+    data: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct WireData<'a> {
+    #[serde(borrow, default)]
+    object: Option<&'a RawValue>,
+}
+
+impl Envelope {
+    /// Parse a verified body. `verified` supplies the id and type for schemes that send them
+    /// in headers; those win over the body's fields.
+    ///
+    /// # Errors
+    /// [`EnvelopeError`] when the body is not an object or has no usable id or type.
+    pub fn parse(body: Bytes, verified: &Verified) -> Result<Self, EnvelopeError> {
+        // serde would also accept an array for a struct; an event is always an object.
+        if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(EnvelopeError::Json("expected a JSON object".to_owned()));
+        }
+        let wire: Wire<'_> = match serde_json::from_slice(&body) {
+            Ok(wire) => wire,
+            Err(error) => return Err(EnvelopeError::Json(error.to_string())),
+        };
+        let id = match (&verified.id, &wire.id) {
+            (Some(id), _) => id.as_str(),
+            (None, Some(id)) => id.as_ref(),
+            (None, None) => return Err(EnvelopeError::MissingId),
+        };
+        if !valid_id(id) {
+            return Err(EnvelopeError::InvalidId);
+        }
+        let event_type = match (&verified.event_type, &wire.event_type) {
+            (Some(t), _) => t.as_str(),
+            (None, Some(t)) => t.as_ref(),
+            (None, None) => return Err(EnvelopeError::MissingType),
+        };
+        if !valid_type(event_type) {
+            return Err(EnvelopeError::InvalidType);
+        }
+        let created = match (&wire.created_at, wire.created) {
+            (Some(text), _) => Some(
+                OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+                    .map_err(|_| EnvelopeError::InvalidCreated)?,
+            ),
+            (None, Some(secs)) => Some(
+                OffsetDateTime::from_unix_timestamp(secs)
+                    .map_err(|_| EnvelopeError::InvalidCreated)?,
+            ),
+            (None, None) => None,
+        };
+        let object = match wire.data {
+            None => 0..body.len(),
+            Some(data) => {
+                let nested = serde_json::from_str::<WireData<'_>>(data.get())
+                    .ok()
+                    .and_then(|d| d.object);
+                span_of(&body, nested.unwrap_or(data))
+            }
+        };
+        Ok(Self {
+            id: id.into(),
+            event_type: event_type.into(),
+            livemode: wire.livemode,
+            created,
+            object,
+            body,
+        })
+    }
+
+    /// The sender's event id: the idempotency key.
+    #[must_use]
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The event type, such as `payment_intent.succeeded`.
+    #[must_use]
+    pub fn event_type(&self) -> &str {
+        &self.event_type
+    }
+
+    /// Whether the event comes from live mode, when the sender says.
+    #[must_use]
+    pub fn livemode(&self) -> Option<bool> {
+        self.livemode
+    }
+
+    /// When the sender created the event (`created_at` or `created`), when it says.
+    #[must_use]
+    pub fn created(&self) -> Option<OffsetDateTime> {
+        self.created
+    }
+
+    /// The raw JSON of the event's object.
+    #[must_use]
+    pub fn raw_object(&self) -> &[u8] {
+        &self.body[self.object.clone()]
+    }
+
+    /// The verified body, exactly as received.
+    #[must_use]
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+}
+
+/// The byte range of `part` inside `body`. `part` was borrowed from `body` by the parser, so
+/// its address lies within it; the checked arithmetic falls back to the whole body otherwise.
+fn span_of(body: &[u8], part: &RawValue) -> Range<usize> {
+    let start = (part.get().as_ptr() as usize).checked_sub(body.as_ptr() as usize);
+    match start {
+        Some(start) if start + part.get().len() <= body.len() => start..start + part.get().len(),
+        _ => 0..body.len(),
+    }
+}
+
+/// Event ids are printable ASCII (space included: ids are compared byte for byte, so a trailing
+/// space makes a different id), 1 to [`MAX_ID_LEN`] bytes.
+pub(crate) fn valid_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= MAX_ID_LEN && id.bytes().all(|b| (0x20..0x7f).contains(&b))
+}
+
+fn valid_type(event_type: &str) -> bool {
+    !event_type.is_empty()
+        && event_type.len() <= MAX_ID_LEN
+        && event_type.bytes().all(|b| b.is_ascii_graphic())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(body: &str) -> Result<Envelope, EnvelopeError> {
+        Envelope::parse(Bytes::copy_from_slice(body.as_bytes()), &Verified::default())
+    }
+
+    #[test]
+    fn parses_paymentkit_envelope() {
+        let env = parse(
+            r#"{"id":"evt_1","type":"payment_intent.succeeded","livemode":false,
+               "created_at":"2023-11-14T22:13:20.000Z","data":{"object":{"id":"pi_1","amount":"10"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(env.id(), "evt_1");
+        assert_eq!(env.event_type(), "payment_intent.succeeded");
+        assert_eq!(env.livemode(), Some(false));
+        assert_eq!(env.created().unwrap().unix_timestamp(), 1_700_000_000);
+        assert_eq!(env.raw_object(), br#"{"id":"pi_1","amount":"10"}"#);
+    }
+
+    #[test]
+    fn accepts_unix_created_and_data_without_object() {
+        let env = parse(r#"{"id":"e","type":"t.x","created":1700000000,"data":{"a":1}}"#).unwrap();
+        assert_eq!(env.created().unwrap().unix_timestamp(), 1_700_000_000);
+        assert_eq!(env.raw_object(), br#"{"a":1}"#);
+        let whole = r#"{"id":"e","type":"t.x","action":"opened"}"#;
+        assert_eq!(parse(whole).unwrap().raw_object(), whole.as_bytes());
+    }
+
+    #[test]
+    fn header_metadata_wins() {
+        let verified = Verified {
+            id: Some("delivery-1".into()),
+            event_type: Some("issues.opened".into()),
+            timestamp: None,
+        };
+        let env = Envelope::parse(Bytes::from_static(br#"{"action":"opened"}"#), &verified).unwrap();
+        assert_eq!(env.id(), "delivery-1");
+        assert_eq!(env.event_type(), "issues.opened");
+    }
+
+    #[test]
+    fn rejects_unusable_bodies() {
+        let long_id = format!(r#"{{"id":"{}","type":"a"}}"#, "x".repeat(256));
+        let max_id = format!(r#"{{"id":"{}","type":"a"}}"#, "x".repeat(255));
+        assert!(parse(&max_id).is_ok());
+        let nested = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        let cases: Vec<(&str, fn(&EnvelopeError) -> bool)> = vec![
+            ("", |e| matches!(e, EnvelopeError::Json(_))),
+            ("[]", |e| matches!(e, EnvelopeError::Json(_))),
+            ("null", |e| matches!(e, EnvelopeError::Json(_))),
+            ("\"evt\"", |e| matches!(e, EnvelopeError::Json(_))),
+            ("{", |e| matches!(e, EnvelopeError::Json(_))),
+            (r#"{"id":5,"type":"a"}"#, |e| matches!(e, EnvelopeError::Json(_))),
+            (r#"{"id":"a","id":"b","type":"a"}"#, |e| matches!(e, EnvelopeError::Json(_))),
+            (r#"{"type":"a"}"#, |e| *e == EnvelopeError::MissingId),
+            (r#"{"id":"a"}"#, |e| *e == EnvelopeError::MissingType),
+            (r#"{"id":"","type":"a"}"#, |e| *e == EnvelopeError::InvalidId),
+            (r#"{"id":"a\nb","type":"a"}"#, |e| *e == EnvelopeError::InvalidId),
+            (r#"{"id":"a","type":"a b"}"#, |e| *e == EnvelopeError::InvalidType),
+            (&long_id, |e| *e == EnvelopeError::InvalidId),
+            (r#"{"id":"a","type":"b","created_at":"yesterday"}"#, |e| {
+                *e == EnvelopeError::InvalidCreated
+            }),
+            (r#"{"id":"a","type":"b","data":5}"#, |_| false),
+            (&nested, |e| matches!(e, EnvelopeError::Json(_))),
+        ];
+        for (body, expected) in cases {
+            match parse(body) {
+                Err(error) => assert!(expected(&error), "{body:.40}: {error}"),
+                // `data` that is not an object is the object itself.
+                Ok(env) => assert_eq!(env.raw_object(), b"5", "{body:.40}"),
+            }
+        }
+        let invalid_utf8 = Envelope::parse(Bytes::from_static(b"{\"id\":\"\xff\"}"), &Verified::default());
+        assert!(matches!(invalid_utf8, Err(EnvelopeError::Json(_))));
+    }
+
+    #[test]
+    fn debug_hides_the_body() {
+        let env = parse(r#"{"id":"e","type":"t","data":{"object":{"email":"a@b.c"}}}"#).unwrap();
+        assert!(!format!("{env:?}").contains("a@b.c"));
+    }
+}

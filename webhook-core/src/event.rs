@@ -1,0 +1,103 @@
+//! `Event<T>`: a verified event with its object decoded into the type the handler asks for.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use time::OffsetDateTime;
+
+use crate::envelope::Envelope;
+use crate::handler::{Delivery, FromDelivery, HandlerError};
+
+/// A verified event whose object (`data.object`) is decoded into `T`.
+///
+/// `T` may be one of the [`paymentkit`](crate::paymentkit) types, your own
+/// `#[derive(Deserialize)]` struct, or `serde_json::Value`.
+pub struct Event<T = serde_json::Value> {
+    envelope: Arc<Envelope>,
+    object: T,
+}
+
+impl<T: fmt::Debug> fmt::Debug for Event<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Event")
+            .field("id", &self.envelope.id())
+            .field("type", &self.envelope.event_type())
+            .field("object", &self.object)
+            .finish()
+    }
+}
+
+impl<T> Event<T> {
+    /// Build an event from an envelope and an already decoded object (for tests and replays).
+    pub fn new(envelope: Arc<Envelope>, object: T) -> Self {
+        Self { envelope, object }
+    }
+
+    /// The sender's event id.
+    #[must_use]
+    pub fn id(&self) -> &str {
+        self.envelope.id()
+    }
+
+    /// The event type, such as `payment_intent.succeeded`.
+    #[must_use]
+    pub fn event_type(&self) -> &str {
+        self.envelope.event_type()
+    }
+
+    /// Whether the event comes from live mode, when the sender says.
+    #[must_use]
+    pub fn livemode(&self) -> Option<bool> {
+        self.envelope.livemode()
+    }
+
+    /// When the sender created the event, when it says.
+    #[must_use]
+    pub fn created(&self) -> Option<OffsetDateTime> {
+        self.envelope.created()
+    }
+
+    /// The decoded object.
+    #[must_use]
+    pub fn object(&self) -> &T {
+        &self.object
+    }
+
+    /// The decoded object, by value.
+    #[must_use]
+    pub fn into_object(self) -> T {
+        self.object
+    }
+
+    /// The object's raw JSON, exactly as received.
+    #[must_use]
+    pub fn raw_object(&self) -> &[u8] {
+        self.envelope.raw_object()
+    }
+
+    /// The whole envelope.
+    #[must_use]
+    pub fn envelope(&self) -> &Envelope {
+        &self.envelope
+    }
+}
+
+impl<T: DeserializeOwned + Send + 'static> FromDelivery for Event<T> {
+    fn from_delivery(delivery: &Delivery) -> Result<Self, HandlerError> {
+        let envelope = Arc::clone(delivery.envelope());
+        let mut de = serde_json::Deserializer::from_slice(envelope.raw_object());
+        // The object's bytes are a span of an already validated document: nothing trails it.
+        let object = serde_path_to_error::deserialize(&mut de)
+            .map_err(|error| {
+                // The path says which field failed; the message never includes the payload.
+                HandlerError::permanent(format!(
+                    "event object does not decode into `{}` at `{}`: {}",
+                    std::any::type_name::<T>(),
+                    error.path(),
+                    error.inner()
+                ))
+            })?;
+        Ok(Self { envelope, object })
+    }
+}

@@ -1,0 +1,309 @@
+//! What a handler receives and returns: extractors, state and errors.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use time::OffsetDateTime;
+
+use crate::envelope::Envelope;
+
+/// A boxed, thread-safe error.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The future a registered handler shim returns.
+pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<(), HandlerError>> + Send>>;
+
+/// Whether retrying a failed handler can help.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A transient failure (a timeout, an unavailable dependency): the sender's retry may succeed.
+    Retryable,
+    /// The handler will fail the same way until the code or data changes (a payload it cannot
+    /// decode, a business rule). Still answered 500 and released, so the event is not lost and a
+    /// fixed deployment processes the sender's next retry; the kind is recorded in logs.
+    Permanent,
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Retryable => "retryable",
+            Self::Permanent => "permanent",
+        })
+    }
+}
+
+/// The error a handler returns.
+///
+/// Any `std::error::Error + Send + Sync + 'static` converts into it (as retryable), so `?` works
+/// on most errors; use [`HandlerError::permanent`] to say a retry cannot help.
+pub struct HandlerError {
+    kind: ErrorKind,
+    source: BoxError,
+}
+
+impl HandlerError {
+    /// A failure a retry may fix.
+    pub fn retryable(error: impl Into<BoxError>) -> Self {
+        Self {
+            kind: ErrorKind::Retryable,
+            source: error.into(),
+        }
+    }
+
+    /// A failure a retry cannot fix.
+    pub fn permanent(error: impl Into<BoxError>) -> Self {
+        Self {
+            kind: ErrorKind::Permanent,
+            source: error.into(),
+        }
+    }
+
+    /// A retryable error with a message.
+    pub fn msg(message: impl fmt::Display) -> Self {
+        Self::retryable(message.to_string())
+    }
+
+    /// Whether retrying can help.
+    #[must_use]
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The underlying error.
+    #[must_use]
+    pub fn source_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        &*self.source
+    }
+}
+
+impl fmt::Debug for HandlerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HandlerError")
+            .field("kind", &self.kind)
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+impl fmt::Display for HandlerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} error: {}", self.kind, self.source)
+    }
+}
+
+// Deliberately not `std::error::Error`, so that this blanket conversion cannot overlap with
+// `From<HandlerError> for HandlerError` (the same trick as `anyhow::Error`).
+impl<E: std::error::Error + Send + Sync + 'static> From<E> for HandlerError {
+    fn from(error: E) -> Self {
+        Self::retryable(error)
+    }
+}
+
+/// What a handler may return: `Result<(), E>` where `E: Into<HandlerError>`.
+#[diagnostic::on_unimplemented(
+    message = "`#[on_event]` handlers must return `Result<(), E>` where `E: Into<HandlerError>`, not `{Self}`",
+    label = "this return type is not `Result<(), E>`",
+    note = "any `std::error::Error + Send + Sync + 'static` converts into `HandlerError`"
+)]
+pub trait IntoHandlerResult {
+    /// Convert into the framework's result.
+    ///
+    /// # Errors
+    /// The handler's error, converted.
+    fn into_handler_result(self) -> Result<(), HandlerError>;
+}
+
+impl<E: Into<HandlerError>> IntoHandlerResult for Result<(), E> {
+    fn into_handler_result(self) -> Result<(), HandlerError> {
+        self.map_err(Into::into)
+    }
+}
+
+/// Values shared with handlers, keyed by type: what [`State`] extracts.
+#[derive(Default, Clone)]
+pub struct Resources {
+    values: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
+}
+
+impl fmt::Debug for Resources {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Resources")
+            .field("count", &self.values.len())
+            .finish()
+    }
+}
+
+impl Resources {
+    /// Provide a value of type `T`, replacing any earlier one.
+    pub fn insert<T: Clone + Send + Sync + 'static>(&mut self, value: T) {
+        self.values.insert(TypeId::of::<T>(), Arc::new(value));
+    }
+
+    /// The value of type `T`, if provided.
+    #[must_use]
+    pub fn get<T: Clone + Send + Sync + 'static>(&self) -> Option<&T> {
+        self.values
+            .get(&TypeId::of::<T>())
+            .and_then(|value| value.downcast_ref::<T>())
+    }
+
+    /// Whether a value of type `T` was provided.
+    #[must_use]
+    pub fn contains<T: 'static>(&self) -> bool {
+        self.values.contains_key(&TypeId::of::<T>())
+    }
+}
+
+/// A handler argument that needs something the receiver was not given.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("needs `{type_name}`: {hint}")]
+pub struct MissingState {
+    /// The type that is missing.
+    pub type_name: &'static str,
+    /// How to provide it.
+    pub hint: &'static str,
+}
+
+/// One delivery of one event to one handler.
+#[derive(Clone)]
+pub struct Delivery {
+    envelope: Arc<Envelope>,
+    resources: Arc<Resources>,
+    received_at: OffsetDateTime,
+    handler: &'static str,
+}
+
+impl fmt::Debug for Delivery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Delivery")
+            .field("envelope", &self.envelope)
+            .field("received_at", &self.received_at)
+            .field("handler", &self.handler)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Delivery {
+    pub(crate) fn new(
+        envelope: Arc<Envelope>,
+        resources: Arc<Resources>,
+        received_at: OffsetDateTime,
+        handler: &'static str,
+    ) -> Self {
+        Self {
+            envelope,
+            resources,
+            received_at,
+            handler,
+        }
+    }
+
+    /// The event's envelope.
+    #[must_use]
+    pub fn envelope(&self) -> &Arc<Envelope> {
+        &self.envelope
+    }
+
+    /// Values shared with handlers.
+    #[must_use]
+    pub fn resources(&self) -> &Resources {
+        &self.resources
+    }
+
+    /// When this delivery attempt arrived.
+    #[must_use]
+    pub fn received_at(&self) -> OffsetDateTime {
+        self.received_at
+    }
+
+    /// The path of the handler being run, such as `my_app::billing::fulfil`.
+    #[must_use]
+    pub fn handler(&self) -> &'static str {
+        self.handler
+    }
+
+    /// The verified body, exactly as received.
+    #[must_use]
+    pub fn raw_body(&self) -> &Bytes {
+        self.envelope.body()
+    }
+}
+
+/// A type a handler can take as an argument.
+///
+/// Implemented by [`Event<T>`](crate::Event), [`State<T>`] and [`Delivery`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be an argument of an `#[on_event]` handler",
+    label = "not a handler argument",
+    note = "handler arguments are `Event<T>` (with `T: DeserializeOwned`), `State<T>` or `Delivery`"
+)]
+pub trait FromDelivery: Sized + Send + 'static {
+    /// Take the argument from the delivery.
+    ///
+    /// # Errors
+    /// A [`HandlerError`] when the argument cannot be produced, such as an object that does not
+    /// decode into the requested type.
+    fn from_delivery(delivery: &Delivery) -> Result<Self, HandlerError>;
+
+    /// Checked once when the receiver is built, so a missing resource fails at start-up rather
+    /// than at the first delivery.
+    ///
+    /// # Errors
+    /// [`MissingState`] naming what is missing.
+    fn check(resources: &Resources) -> Result<(), MissingState> {
+        let _ = resources;
+        Ok(())
+    }
+}
+
+impl FromDelivery for Delivery {
+    fn from_delivery(delivery: &Delivery) -> Result<Self, HandlerError> {
+        Ok(delivery.clone())
+    }
+}
+
+/// Application state given to the receiver with
+/// [`ReceiverBuilder::state`](crate::ReceiverBuilder::state), extracted by type.
+///
+/// ```
+/// # use webhook_core::{Event, HandlerError, State};
+/// #[derive(Clone)]
+/// struct Db;
+///
+/// async fn fulfil(event: Event<serde_json::Value>, State(db): State<Db>) -> Result<(), HandlerError> {
+///     let _ = (event, db);
+///     Ok(())
+/// }
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct State<T>(pub T);
+
+impl<T: Clone + Send + Sync + 'static> FromDelivery for State<T> {
+    fn from_delivery(delivery: &Delivery) -> Result<Self, HandlerError> {
+        delivery
+            .resources
+            .get::<T>()
+            .cloned()
+            .map(State)
+            // Unreachable when the receiver was built: `check` ran for every handler.
+            .ok_or_else(|| HandlerError::permanent(format!("no state of type `{}`", std::any::type_name::<T>())))
+    }
+
+    fn check(resources: &Resources) -> Result<(), MissingState> {
+        if resources.contains::<T>() {
+            Ok(())
+        } else {
+            Err(MissingState {
+                type_name: std::any::type_name::<T>(),
+                hint: "give it to the receiver with `ReceiverBuilder::state(..)`",
+            })
+        }
+    }
+}

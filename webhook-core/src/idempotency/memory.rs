@@ -1,0 +1,179 @@
+//! The in-memory store: one process, forgotten on restart.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::{Claim, ClaimKey, IdempotencyStore, Lease, StoreError};
+
+/// Records per sweep interval: every this many claims, expired records are dropped, so memory is
+/// bounded by the retention period rather than by uptime.
+const SWEEP_EVERY: u64 = 1024;
+
+/// An idempotency store in this process's memory.
+///
+/// **Guarantee**: duplicates are suppressed within one process while it runs; everything is
+/// forgotten on restart (a retried event then runs again) and nothing is shared between
+/// instances. Use it for tests, demos and single-instance deployments that accept that; use the
+/// SQLite, PostgreSQL or Redis stores otherwise.
+///
+/// Leases and retention work as in the durable stores, and a panicking handler cannot poison
+/// it: the lock is never held while a handler runs, and a poisoned lock is recovered.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    records: HashMap<(String, String, String), Record>,
+    claims: u64,
+}
+
+#[derive(Debug)]
+struct Record {
+    event_type: String,
+    state: RecordState,
+}
+
+#[derive(Debug)]
+enum RecordState {
+    InProgress { token: String, expires: Instant },
+    Completed { expires: Instant },
+}
+
+impl Record {
+    fn expired(&self, now: Instant) -> bool {
+        match &self.state {
+            RecordState::InProgress { expires, .. } | RecordState::Completed { expires } => {
+                *expires <= now
+            }
+        }
+    }
+}
+
+impl MemoryStore {
+    /// An empty store.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many records are held (completed, in progress, or expired and not yet swept).
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.lock().records.len()
+    }
+
+    /// Whether no records are held.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // No code panics while holding this lock, but a poisoned lock must never take the
+        // store down with it: the data is always consistent between statements.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn key_of(namespace: &str, event_id: &str, handler: &str) -> (String, String, String) {
+    (namespace.to_owned(), event_id.to_owned(), handler.to_owned())
+}
+
+fn holds(record: Option<&Record>, lease: &Lease) -> bool {
+    matches!(record, Some(Record { state: RecordState::InProgress { token, .. }, .. }) if token == lease.token())
+}
+
+impl IdempotencyStore for MemoryStore {
+    async fn claim(&self, key: &ClaimKey<'_>, lease: Duration) -> Result<Claim, StoreError> {
+        let now = Instant::now();
+        let mut inner = self.lock();
+        inner.claims += 1;
+        if inner.claims % SWEEP_EVERY == 0 {
+            inner.records.retain(|_, record| !record.expired(now));
+        }
+        let map_key = key_of(key.namespace, key.event_id, key.handler);
+        if let Some(record) = inner.records.get(&map_key) {
+            let completed_and_expired =
+                matches!(record.state, RecordState::Completed { .. }) && record.expired(now);
+            if !completed_and_expired {
+                if record.event_type != key.event_type {
+                    return Ok(Claim::Conflict {
+                        recorded_type: record.event_type.clone(),
+                    });
+                }
+                match &record.state {
+                    RecordState::Completed { .. } => return Ok(Claim::Completed),
+                    RecordState::InProgress { expires, .. } if *expires > now => {
+                        return Ok(Claim::InProgress {
+                            retry_after: *expires - now,
+                        });
+                    }
+                    RecordState::InProgress { .. } => {}
+                }
+            }
+        }
+        let token = Lease::new_token();
+        inner.records.insert(
+            map_key,
+            Record {
+                event_type: key.event_type.to_owned(),
+                state: RecordState::InProgress {
+                    token: token.clone(),
+                    expires: now + lease,
+                },
+            },
+        );
+        Ok(Claim::Acquired(Lease::new(key, token)))
+    }
+
+    async fn complete(&self, lease: &Lease, retention: Duration) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        let map_key = key_of(lease.namespace(), lease.event_id(), lease.handler());
+        match inner.records.get_mut(&map_key) {
+            Some(record) if holds(Some(record), lease) => {
+                record.state = RecordState::Completed {
+                    expires: Instant::now() + retention,
+                };
+                Ok(())
+            }
+            _ => Err(StoreError::LeaseLost),
+        }
+    }
+
+    async fn release(&self, lease: &Lease) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        let map_key = key_of(lease.namespace(), lease.event_id(), lease.handler());
+        if holds(inner.records.get(&map_key), lease) {
+            inner.records.remove(&map_key);
+        }
+        Ok(())
+    }
+
+    async fn extend(&self, lease: &Lease, by: Duration) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        let map_key = key_of(lease.namespace(), lease.event_id(), lease.handler());
+        match inner.records.get_mut(&map_key) {
+            Some(Record {
+                state: RecordState::InProgress { token, expires },
+                ..
+            }) if token == lease.token() => {
+                *expires = Instant::now() + by;
+                Ok(())
+            }
+            _ => Err(StoreError::LeaseLost),
+        }
+    }
+
+    async fn purge_expired(&self) -> Result<u64, StoreError> {
+        let now = Instant::now();
+        let mut inner = self.lock();
+        let before = inner.records.len();
+        inner.records.retain(|_, record| !record.expired(now));
+        Ok((before - inner.records.len()) as u64)
+    }
+}

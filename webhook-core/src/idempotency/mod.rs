@@ -1,0 +1,242 @@
+//! Idempotency: a duplicate delivery never runs a handler's side effects twice.
+//!
+//! Each (namespace, event id, handler) is claimed with a *lease* before the handler runs,
+//! completed after it succeeds and released when it fails, so the sender's retry runs it again.
+//! The state machine is reliability.md section 2.3:
+//!
+//! ```text
+//! ABSENT --claim--> IN_PROGRESS(token, lease) --complete(token)--> COMPLETED --retention--> ABSENT
+//!    ^                   |  |  claim after the lease expired: new token (the old holder is fenced)
+//!    +---release(token)--+  +- claim while the lease is live: InProgress (answered 409)
+//! ```
+//!
+//! # Implementing a store
+//!
+//! Implement [`IdempotencyStore`] with `async fn`s. `claim` must be one atomic operation (an
+//! `INSERT .. ON CONFLICT`, a `SET NX`), never a read followed by a write. Run the
+//! conformance suite (`webhook_core::test_util::conformance`, feature `test-util`) in your tests.
+
+mod memory;
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+pub use memory::MemoryStore;
+
+use crate::handler::BoxError;
+
+/// The key of one claim. The event type is the fingerprint: a different type under the same id
+/// is a conflict (bodies may legitimately differ between retries of one event).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimKey<'a> {
+    /// The receiver's namespace (one per sender account or endpoint).
+    pub namespace: &'a str,
+    /// The sender's event id.
+    pub event_id: &'a str,
+    /// The handler's full path.
+    pub handler: &'a str,
+    /// The event type, recorded with the claim.
+    pub event_type: &'a str,
+}
+
+/// A held claim. Only the holder of the current token may complete, extend or release it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Lease {
+    namespace: String,
+    event_id: String,
+    handler: String,
+    token: String,
+}
+
+impl fmt::Debug for Lease {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Lease")
+            .field("namespace", &self.namespace)
+            .field("event_id", &self.event_id)
+            .field("handler", &self.handler)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Lease {
+    /// A lease on `key` identified by `token`, which must be unique per claim (it fences a stale
+    /// holder out once the lease is taken over).
+    #[must_use]
+    pub fn new(key: &ClaimKey<'_>, token: impl Into<String>) -> Self {
+        Self {
+            namespace: key.namespace.to_owned(),
+            event_id: key.event_id.to_owned(),
+            handler: key.handler.to_owned(),
+            token: token.into(),
+        }
+    }
+
+    /// A fresh random token for a new claim.
+    #[must_use]
+    pub fn new_token() -> String {
+        uuid::Uuid::new_v4().simple().to_string()
+    }
+
+    /// The namespace.
+    #[must_use]
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// The event id.
+    #[must_use]
+    pub fn event_id(&self) -> &str {
+        &self.event_id
+    }
+
+    /// The handler's path.
+    #[must_use]
+    pub fn handler(&self) -> &str {
+        &self.handler
+    }
+
+    /// The fencing token.
+    #[must_use]
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+}
+
+/// The result of a claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Claim {
+    /// The caller holds the lease and must run the handler, then complete or release.
+    Acquired(Lease),
+    /// Another delivery holds a live lease; try again after `retry_after`.
+    InProgress {
+        /// How long until the lease expires, as far as the store knows.
+        retry_after: Duration,
+    },
+    /// The handler already completed for this event.
+    Completed,
+    /// The id was first recorded with a different event type.
+    Conflict {
+        /// The type recorded first.
+        recorded_type: String,
+    },
+}
+
+/// A store failure.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The store cannot be reached, timed out or has no free connection. Answered 503 with
+    /// `Retry-After`; never taken to mean "absent".
+    #[error("idempotency store unavailable")]
+    Unavailable(#[source] BoxError),
+    /// The lease expired and was taken over (or released): the caller is no longer the holder.
+    #[error("lease lost: another delivery holds this claim")]
+    LeaseLost,
+    /// The key cannot be stored (too long, bytes the store cannot keep).
+    #[error("invalid idempotency key: {0}")]
+    InvalidKey(&'static str),
+}
+
+impl StoreError {
+    /// An [`StoreError::Unavailable`] from any error.
+    pub fn unavailable(error: impl Into<BoxError>) -> Self {
+        Self::Unavailable(error.into())
+    }
+}
+
+/// A place to record which (event, handler) pairs are in progress or done.
+///
+/// See the [module docs](self) for the contract and the state machine; the conformance suite
+/// checks an implementation against it.
+pub trait IdempotencyStore: Send + Sync + 'static {
+    /// Atomically claim `key` with a lease of `lease`.
+    ///
+    /// Absent, or in progress with an expired lease: record it in progress under a fresh
+    /// token and return [`Claim::Acquired`]. In progress with a live lease:
+    /// [`Claim::InProgress`]. Completed: [`Claim::Completed`]. Recorded with another event type:
+    /// [`Claim::Conflict`].
+    fn claim(
+        &self,
+        key: &ClaimKey<'_>,
+        lease: Duration,
+    ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
+
+    /// Mark the claim completed and keep the record for `retention`.
+    ///
+    /// Fails with [`StoreError::LeaseLost`], changing nothing, unless `lease` holds the
+    /// current token.
+    fn complete(
+        &self,
+        lease: &Lease,
+        retention: Duration,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Give the claim up so the next delivery runs the handler. A no-op unless `lease` holds
+    /// the current token.
+    fn release(&self, lease: &Lease) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Push the lease's expiry to `by` from now, for handlers that run long.
+    ///
+    /// Fails with [`StoreError::LeaseLost`] unless `lease` holds the current token.
+    fn extend(
+        &self,
+        lease: &Lease,
+        by: Duration,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Delete completed records past their retention and in-progress records whose lease
+    /// expired; never a live lease. Returns how many records were deleted.
+    fn purge_expired(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// [`IdempotencyStore`] behind an object-safe interface, so a receiver is not generic over it.
+pub(crate) trait DynStore: Send + Sync {
+    fn claim<'a>(
+        &'a self,
+        key: &'a ClaimKey<'a>,
+        lease: Duration,
+    ) -> BoxFuture<'a, Result<Claim, StoreError>>;
+    fn complete<'a>(
+        &'a self,
+        lease: &'a Lease,
+        retention: Duration,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn release<'a>(&'a self, lease: &'a Lease) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn extend<'a>(&'a self, lease: &'a Lease, by: Duration)
+        -> BoxFuture<'a, Result<(), StoreError>>;
+}
+
+impl<S: IdempotencyStore> DynStore for S {
+    fn claim<'a>(
+        &'a self,
+        key: &'a ClaimKey<'a>,
+        lease: Duration,
+    ) -> BoxFuture<'a, Result<Claim, StoreError>> {
+        Box::pin(IdempotencyStore::claim(self, key, lease))
+    }
+
+    fn complete<'a>(
+        &'a self,
+        lease: &'a Lease,
+        retention: Duration,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(IdempotencyStore::complete(self, lease, retention))
+    }
+
+    fn release<'a>(&'a self, lease: &'a Lease) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(IdempotencyStore::release(self, lease))
+    }
+
+    fn extend<'a>(
+        &'a self,
+        lease: &'a Lease,
+        by: Duration,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(IdempotencyStore::extend(self, lease, by))
+    }
+}

@@ -1,0 +1,456 @@
+//! The handler registry: every `#[on_event]` function, collected at start-up.
+//!
+//! Handlers for one event type run in this documented, deterministic order: catch-all (`"*"`)
+//! handlers first, then prefix handlers from the shortest prefix to the longest
+//! (`"customer.*"` before `"customer.subscription.*"`), then exact handlers; within each group,
+//! by handler path, then source location. A function registered under two patterns that both
+//! match runs once per event.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+
+use crate::handler::{Delivery, HandlerFuture, MissingState, Resources};
+
+/// Where a handler was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Location {
+    /// The source file.
+    pub file: &'static str,
+    /// The line of the `#[on_event]` attribute.
+    pub line: u32,
+    /// The column of the `#[on_event]` attribute.
+    pub column: u32,
+}
+
+impl Location {
+    /// A location; used by generated code through `file!()`, `line!()` and `column!()`.
+    #[must_use]
+    pub const fn new(file: &'static str, line: u32, column: u32) -> Self {
+        Self { file, line, column }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+/// One registered handler: what `#[on_event]` submits to the registry.
+///
+/// Generated code builds these; write one by hand only where `inventory` does not work (see the
+/// crate docs, "Caveats"), and add it with [`RegistryBuilder::register`].
+#[derive(Clone, Copy)]
+pub struct Registration {
+    pattern: &'static str,
+    path: &'static str,
+    location: Location,
+    call: fn(Delivery) -> HandlerFuture,
+    check: fn(&Resources) -> Result<(), MissingState>,
+}
+
+impl fmt::Debug for Registration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registration")
+            .field("pattern", &self.pattern)
+            .field("path", &self.path)
+            .field("location", &self.location)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Registration {
+    /// A registration of the handler `path` (its full Rust path) for `pattern`.
+    ///
+    /// `call` runs the handler for one delivery; `check` verifies, when the receiver is built,
+    /// that everything the handler's arguments need was provided.
+    #[must_use]
+    pub const fn new(
+        pattern: &'static str,
+        path: &'static str,
+        location: Location,
+        call: fn(Delivery) -> HandlerFuture,
+        check: fn(&Resources) -> Result<(), MissingState>,
+    ) -> Self {
+        Self {
+            pattern,
+            path,
+            location,
+            call,
+            check,
+        }
+    }
+
+    /// The event pattern: an exact type, a `prefix.*`, or `*`.
+    #[must_use]
+    pub fn pattern(&self) -> &'static str {
+        self.pattern
+    }
+
+    /// The handler's full path; also its idempotency identity.
+    #[must_use]
+    pub fn path(&self) -> &'static str {
+        self.path
+    }
+
+    /// Where the handler was written.
+    #[must_use]
+    pub fn location(&self) -> Location {
+        self.location
+    }
+
+    pub(crate) fn call(&self, delivery: Delivery) -> HandlerFuture {
+        (self.call)(delivery)
+    }
+
+    pub(crate) fn check(&self, resources: &Resources) -> Result<(), MissingState> {
+        (self.check)(resources)
+    }
+
+    fn group(&self) -> (u8, usize) {
+        match Pattern::parse(self.pattern) {
+            Some(Pattern::Any) => (0, 0),
+            Some(Pattern::Prefix(prefix)) => (1, prefix.len()),
+            Some(Pattern::Exact(_)) | None => (2, 0),
+        }
+    }
+}
+
+inventory::collect!(Registration);
+
+/// A parsed event pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pattern<'a> {
+    Any,
+    /// `a.b.*`, stored as `a.b.` so matching is a plain prefix test on a segment boundary.
+    Prefix(&'a str),
+    Exact(&'a str),
+}
+
+impl<'a> Pattern<'a> {
+    /// Segments of `[A-Za-z0-9_-]`, separated by `.`; `*` alone or as the whole last segment.
+    fn parse(text: &'a str) -> Option<Self> {
+        if text == "*" {
+            return Some(Self::Any);
+        }
+        let (body, prefix) = match text.strip_suffix(".*") {
+            Some(body) => (body, true),
+            None => (text, false),
+        };
+        let valid = !body.is_empty()
+            && body.split('.').all(|segment| {
+                !segment.is_empty()
+                    && segment
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            });
+        match (valid, prefix) {
+            (false, _) => None,
+            (true, true) => Some(Self::Prefix(&text[..=body.len()])),
+            (true, false) => Some(Self::Exact(text)),
+        }
+    }
+}
+
+/// Why the registry could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RegistryError {
+    /// A pattern is not an event type, `prefix.*` or `*`.
+    #[error("handler `{path}` at {location} has an invalid event pattern `{pattern}`")]
+    InvalidPattern {
+        /// The pattern.
+        pattern: &'static str,
+        /// The handler.
+        path: &'static str,
+        /// Where it was written.
+        location: Location,
+    },
+    /// The same function is registered twice for the same pattern.
+    #[error("handler `{path}` is registered twice for `{pattern}`: at {first} and at {second}")]
+    Duplicate {
+        /// The pattern.
+        pattern: &'static str,
+        /// The handler.
+        path: &'static str,
+        /// The first registration.
+        first: Location,
+        /// The second registration.
+        second: Location,
+    },
+}
+
+/// A handler as listed by [`Registry::registered_events`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RegisteredHandler {
+    /// The event pattern.
+    pub pattern: &'static str,
+    /// The handler's full path.
+    pub path: &'static str,
+    /// Where it was written.
+    pub location: Location,
+}
+
+impl fmt::Display for RegisteredHandler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} -> {} ({})", self.pattern, self.path, self.location)
+    }
+}
+
+/// The set of handlers a receiver dispatches to.
+#[derive(Debug, Clone, Default)]
+pub struct Registry {
+    handlers: Vec<Registration>,
+    /// Exact type -> every handler that runs for it (wildcards included), in order.
+    exact: HashMap<&'static str, Box<[usize]>>,
+    /// Handlers that match types not in `exact` (catch-all and prefixes), in order.
+    wildcards: Vec<usize>,
+}
+
+impl Registry {
+    /// Every handler registered with `#[on_event]` in this binary.
+    ///
+    /// # Errors
+    /// [`RegistryError`] for an invalid pattern or a duplicate registration.
+    pub fn from_inventory() -> Result<Self, RegistryError> {
+        inventory::iter::<Registration>
+            .into_iter()
+            .fold(Self::builder(), |builder, r| builder.register(*r))
+            .build()
+    }
+
+    /// An empty registry to fill by hand.
+    #[must_use]
+    pub fn builder() -> RegistryBuilder {
+        RegistryBuilder::default()
+    }
+
+    /// The handlers that run for `event_type`, in order.
+    pub fn handlers_for(&self, event_type: &str) -> impl ExactSizeIterator<Item = &Registration> {
+        let indices: Cow<'_, [usize]> = match self.exact.get(event_type) {
+            Some(indices) => Cow::Borrowed(indices),
+            None => Cow::Owned(
+                self.wildcards
+                    .iter()
+                    .copied()
+                    .filter(|&i| matches(&self.handlers[i], event_type))
+                    .collect(),
+            ),
+        };
+        (0..indices.len()).map(move |k| &self.handlers[indices[k]])
+    }
+
+    /// Whether any handler runs for `event_type`.
+    #[must_use]
+    pub fn handles(&self, event_type: &str) -> bool {
+        self.exact.contains_key(event_type)
+            || self
+                .wildcards
+                .iter()
+                .any(|&i| matches(&self.handlers[i], event_type))
+    }
+
+    /// Every registered handler, in dispatch order.
+    #[must_use]
+    pub fn registered_events(&self) -> Vec<RegisteredHandler> {
+        self.handlers
+            .iter()
+            .map(|r| RegisteredHandler {
+                pattern: r.pattern,
+                path: r.path,
+                location: r.location,
+            })
+            .collect()
+    }
+
+    /// The registrations, in dispatch order.
+    pub(crate) fn registrations(&self) -> &[Registration] {
+        &self.handlers
+    }
+}
+
+fn matches(registration: &Registration, event_type: &str) -> bool {
+    match Pattern::parse(registration.pattern) {
+        Some(Pattern::Any) => true,
+        Some(Pattern::Prefix(prefix)) => {
+            event_type.len() > prefix.len() && event_type.starts_with(prefix)
+        }
+        Some(Pattern::Exact(exact)) => exact == event_type,
+        None => false,
+    }
+}
+
+/// Builder for [`Registry`].
+#[derive(Debug, Default)]
+pub struct RegistryBuilder {
+    handlers: Vec<Registration>,
+}
+
+impl RegistryBuilder {
+    /// Add a handler.
+    #[must_use]
+    pub fn register(mut self, registration: Registration) -> Self {
+        self.handlers.push(registration);
+        self
+    }
+
+    /// Validate, order and index the handlers.
+    ///
+    /// # Errors
+    /// [`RegistryError`] for an invalid pattern or a duplicate registration.
+    pub fn build(mut self) -> Result<Registry, RegistryError> {
+        for r in &self.handlers {
+            if Pattern::parse(r.pattern).is_none() {
+                return Err(RegistryError::InvalidPattern {
+                    pattern: r.pattern,
+                    path: r.path,
+                    location: r.location,
+                });
+            }
+        }
+        self.handlers.sort_by(|a, b| {
+            (a.group(), a.path, a.location, a.pattern).cmp(&(b.group(), b.path, b.location, b.pattern))
+        });
+        let mut seen: HashMap<(&str, &str), Location> = HashMap::new();
+        for r in &self.handlers {
+            if let Some(first) = seen.insert((r.path, r.pattern), r.location) {
+                let (first, second) = (first.min(r.location), first.max(r.location));
+                return Err(RegistryError::Duplicate {
+                    pattern: r.pattern,
+                    path: r.path,
+                    first,
+                    second,
+                });
+            }
+        }
+        let handlers = self.handlers;
+        let wildcards: Vec<usize> = (0..handlers.len())
+            .filter(|&i| !matches!(Pattern::parse(handlers[i].pattern), Some(Pattern::Exact(_))))
+            .collect();
+        let mut exact = HashMap::new();
+        for r in &handlers {
+            if let Some(Pattern::Exact(event_type)) = Pattern::parse(r.pattern) {
+                exact.entry(event_type).or_insert_with(|| {
+                    let mut seen_paths = Vec::new();
+                    (0..handlers.len())
+                        .filter(|&i| matches(&handlers[i], event_type))
+                        .filter(|&i| {
+                            let fresh = !seen_paths.contains(&handlers[i].path);
+                            seen_paths.push(handlers[i].path);
+                            fresh
+                        })
+                        .collect::<Box<[usize]>>()
+                });
+            }
+        }
+        Ok(Registry {
+            handlers,
+            exact,
+            wildcards,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::handler::HandlerError;
+
+    fn noop(_: Delivery) -> HandlerFuture {
+        Box::pin(async { Ok::<(), HandlerError>(()) })
+    }
+
+    fn ok(_: &Resources) -> Result<(), MissingState> {
+        Ok(())
+    }
+
+    fn reg(pattern: &'static str, path: &'static str, line: u32) -> Registration {
+        Registration::new(pattern, path, Location::new("x.rs", line, 1), noop, ok)
+    }
+
+    fn order(registry: &Registry, event_type: &str) -> Vec<&'static str> {
+        registry.handlers_for(event_type).map(Registration::path).collect()
+    }
+
+    #[test]
+    fn orders_catch_all_then_prefixes_then_exact() {
+        let registry = Registry::builder()
+            .register(reg("customer.subscription.created", "app::z_exact", 1))
+            .register(reg("customer.subscription.created", "app::a_exact", 2))
+            .register(reg("customer.subscription.*", "app::long_prefix", 3))
+            .register(reg("customer.*", "app::short_prefix", 4))
+            .register(reg("*", "app::all", 5))
+            .register(reg("invoice.paid", "app::invoice", 6))
+            .build()
+            .unwrap();
+        assert_eq!(
+            order(&registry, "customer.subscription.created"),
+            ["app::all", "app::short_prefix", "app::long_prefix", "app::a_exact", "app::z_exact"]
+        );
+        assert_eq!(
+            order(&registry, "customer.subscription.deleted"),
+            ["app::all", "app::short_prefix", "app::long_prefix"]
+        );
+        assert_eq!(order(&registry, "customer.created"), ["app::all", "app::short_prefix"]);
+        assert_eq!(order(&registry, "customer"), ["app::all"]);
+        assert_eq!(order(&registry, "customers.created"), ["app::all"]);
+        assert_eq!(order(&registry, "invoice.paid"), ["app::all", "app::invoice"]);
+        assert!(registry.handles("anything"));
+    }
+
+    #[test]
+    fn prefixes_match_whole_segments_only() {
+        let registry = Registry::builder()
+            .register(reg("charge.dispute.*", "app::disputes", 1))
+            .build()
+            .unwrap();
+        assert_eq!(order(&registry, "charge.dispute.created"), ["app::disputes"]);
+        assert!(order(&registry, "charge.dispute_foo.created").is_empty());
+        assert!(order(&registry, "charge.dispute").is_empty());
+        assert!(!registry.handles("charge.succeeded"));
+    }
+
+    #[test]
+    fn one_function_under_overlapping_patterns_runs_once() {
+        let registry = Registry::builder()
+            .register(reg("*", "app::audit", 1))
+            .register(reg("invoice.paid", "app::audit", 2))
+            .build()
+            .unwrap();
+        assert_eq!(order(&registry, "invoice.paid"), ["app::audit"]);
+    }
+
+    #[test]
+    fn rejects_duplicates_and_invalid_patterns() {
+        let duplicate = Registry::builder()
+            .register(reg("invoice.paid", "app::h", 9))
+            .register(reg("invoice.paid", "app::h", 3))
+            .build()
+            .unwrap_err();
+        assert_eq!(
+            duplicate.to_string(),
+            "handler `app::h` is registered twice for `invoice.paid`: at x.rs:3:1 and at x.rs:9:1"
+        );
+        for bad in ["", ".", "a..b", "a.", "*.a", "a.*.b", "a b", "a.**", "é"] {
+            assert!(
+                matches!(
+                    Registry::builder().register(reg(bad, "app::h", 1)).build(),
+                    Err(RegistryError::InvalidPattern { .. })
+                ),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn lists_registered_handlers_in_order() {
+        let registry = Registry::builder()
+            .register(reg("invoice.paid", "app::b", 1))
+            .register(reg("*", "app::a", 2))
+            .build()
+            .unwrap();
+        let listed: Vec<String> = registry.registered_events().iter().map(ToString::to_string).collect();
+        assert_eq!(listed, ["* -> app::a (x.rs:2:1)", "invoice.paid -> app::b (x.rs:1:1)"]);
+    }
+}

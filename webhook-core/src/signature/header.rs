@@ -1,0 +1,226 @@
+//! Parsing of `t=<unix>,v1=<hex>[,v1=<hex>...]` signature headers and the HMAC-SHA256 key type
+//! shared by the schemes that use them (PaymentKit, Stripe).
+
+use std::fmt;
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+use super::{SecretError, VerifyError, MAX_SIGNATURES};
+
+/// An HMAC-SHA256 key with its key schedule computed once.
+#[derive(Clone)]
+pub struct HmacKey {
+    mac: Hmac<Sha256>,
+}
+
+impl fmt::Debug for HmacKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("HmacKey(..)")
+    }
+}
+
+impl HmacKey {
+    /// A key from raw key bytes.
+    ///
+    /// # Errors
+    /// Never for HMAC (any length is valid); the `Result` keeps scheme code uniform.
+    pub fn new(key: &[u8]) -> Result<Self, SecretError> {
+        Hmac::<Sha256>::new_from_slice(key)
+            .map(|mac| Self { mac })
+            .map_err(|_| SecretError::Format("unusable HMAC key"))
+    }
+
+    /// The MAC of the concatenation of `parts`.
+    #[must_use]
+    pub fn tag(&self, parts: &[&[u8]]) -> [u8; 32] {
+        let mut mac = self.mac.clone();
+        for part in parts {
+            mac.update(part);
+        }
+        mac.finalize().into_bytes().into()
+    }
+}
+
+/// True when `tag` equals any of `candidates`, compared in constant time per candidate.
+pub(crate) fn matches_any(tag: &[u8], candidates: &[[u8; 32]]) -> bool {
+    // Fold without short-circuiting, so the time does not depend on which candidate matched.
+    let mut found = subtle::Choice::from(0);
+    for candidate in candidates {
+        if candidate.len() == tag.len() {
+            found |= candidate.as_slice().ct_eq(tag);
+        }
+    }
+    found.into()
+}
+
+/// A parsed `t=..,v1=..` header. The timestamp text is kept as received because it is part of
+/// the signed content.
+#[derive(Debug)]
+pub(crate) struct Timestamped<'a> {
+    pub(crate) timestamp: i64,
+    pub(crate) timestamp_text: &'a [u8],
+    signatures: [[u8; 32]; MAX_SIGNATURES],
+    len: usize,
+}
+
+impl Timestamped<'_> {
+    pub(crate) fn signatures(&self) -> &[[u8; 32]] {
+        &self.signatures[..self.len]
+    }
+}
+
+/// The most comma-separated items a header may have, counting versions that are skipped.
+const MAX_ITEMS: usize = 4 * MAX_SIGNATURES;
+
+/// Parse `t=<digits>,v1=<64 hex>[,v1=..][,v0=..]`.
+///
+/// Strict where the official SDKs disagree: exactly one `t`, digits only. Signatures of other
+/// versions (`v0`, unknown) are skipped, as are `v1` values that are not 64 hex digits, so a
+/// garbled entry can never match; a header left with no `v1` at all fails.
+pub(crate) fn parse_timestamped<'a>(
+    header: &'static str,
+    value: &'a [u8],
+) -> Result<Timestamped<'a>, VerifyError> {
+    if value.is_empty() || !value.iter().all(|b| b.is_ascii_graphic()) {
+        return Err(VerifyError::MalformedHeader(header));
+    }
+    let mut parsed = Timestamped {
+        timestamp: 0,
+        timestamp_text: &[],
+        signatures: [[0; 32]; MAX_SIGNATURES],
+        len: 0,
+    };
+    let mut saw_timestamp = false;
+    for (index, item) in value.split(|&b| b == b',').enumerate() {
+        if index >= MAX_ITEMS {
+            return Err(VerifyError::TooManySignatures);
+        }
+        let Some(eq) = item.iter().position(|&b| b == b'=') else {
+            return Err(VerifyError::MalformedHeader(header));
+        };
+        let (key, value) = (&item[..eq], &item[eq + 1..]);
+        match key {
+            b"t" => {
+                if saw_timestamp {
+                    return Err(VerifyError::MalformedTimestamp);
+                }
+                saw_timestamp = true;
+                parsed.timestamp = parse_unix_seconds(value)?;
+                parsed.timestamp_text = value;
+            }
+            b"v1" => {
+                if parsed.len == MAX_SIGNATURES {
+                    return Err(VerifyError::TooManySignatures);
+                }
+                let mut signature = [0u8; 32];
+                if hex::decode_to_slice(value, &mut signature).is_ok() {
+                    parsed.signatures[parsed.len] = signature;
+                    parsed.len += 1;
+                }
+            }
+            b"" => return Err(VerifyError::MalformedHeader(header)),
+            _ => {}
+        }
+    }
+    if !saw_timestamp {
+        return Err(VerifyError::MalformedTimestamp);
+    }
+    if parsed.len == 0 {
+        return Err(VerifyError::NoSignature);
+    }
+    Ok(parsed)
+}
+
+/// Parse a Unix timestamp: 1 to 18 ASCII digits (no sign, no spaces, no suffix).
+pub(crate) fn parse_unix_seconds(text: &[u8]) -> Result<i64, VerifyError> {
+    if text.is_empty() || text.len() > 18 || !text.iter().all(u8::is_ascii_digit) {
+        return Err(VerifyError::MalformedTimestamp);
+    }
+    Ok(text
+        .iter()
+        .fold(0i64, |acc, digit| acc * 10 + i64::from(digit - b'0')))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const H: &str = "X-Test";
+
+    #[test]
+    fn parses_timestamp_and_signatures() {
+        let sig = "a".repeat(64);
+        let value = format!("t=1700000000,v1={sig},v0=zz,v1={sig}");
+        let parsed = parse_timestamped(H, value.as_bytes()).unwrap();
+        assert_eq!(parsed.timestamp, 1_700_000_000);
+        assert_eq!(parsed.timestamp_text, b"1700000000");
+        assert_eq!(parsed.signatures().len(), 2);
+    }
+
+    #[test]
+    fn rejects_malformed_headers() {
+        let sig = "b".repeat(64);
+        let cases: Vec<(String, VerifyError)> = vec![
+            (String::new(), VerifyError::MalformedHeader(H)),
+            ("I'm not even a real signature header".into(), VerifyError::MalformedHeader(H)),
+            ("t=".into(), VerifyError::MalformedTimestamp),
+            (format!("v1={sig}"), VerifyError::MalformedTimestamp),
+            ("t=1700000000".into(), VerifyError::NoSignature),
+            ("t=1700000000,v0=abc".into(), VerifyError::NoSignature),
+            ("t=1700000000,v9=abc".into(), VerifyError::NoSignature),
+            ("t=1700000000,v1=".into(), VerifyError::NoSignature),
+            ("t=1700000000,v1=abcd".into(), VerifyError::NoSignature),
+            (format!("t=1700000000,v1={}", "g".repeat(64)), VerifyError::NoSignature),
+            (format!("t=1700000000abc,v1={sig}"), VerifyError::MalformedTimestamp),
+            (format!("t=-5,v1={sig}"), VerifyError::MalformedTimestamp),
+            (format!("t=1,t=2,v1={sig}"), VerifyError::MalformedTimestamp),
+            (format!("t=99999999999999999999,v1={sig}"), VerifyError::MalformedTimestamp),
+            (format!("t=1700000000, v1={sig}"), VerifyError::MalformedHeader(H)),
+            (format!("t=1700000000,,v1={sig}"), VerifyError::MalformedHeader(H)),
+            (format!("t=1700000000,=x,v1={sig}"), VerifyError::MalformedHeader(H)),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(
+                parse_timestamped(H, value.as_bytes()).unwrap_err(),
+                expected,
+                "header {value:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn rejects_non_ascii_bytes() {
+        assert_eq!(
+            parse_timestamped(H, b"t=1,v1=\xff").unwrap_err(),
+            VerifyError::MalformedHeader(H)
+        );
+    }
+
+    #[test]
+    fn bounds_the_number_of_signatures() {
+        let sig = "c".repeat(64);
+        let at_limit = format!("t=1{}", format!(",v1={sig}").repeat(MAX_SIGNATURES));
+        assert!(parse_timestamped(H, at_limit.as_bytes()).is_ok());
+        let over = format!("t=1{}", format!(",v1={sig}").repeat(MAX_SIGNATURES + 1));
+        assert_eq!(
+            parse_timestamped(H, over.as_bytes()).unwrap_err(),
+            VerifyError::TooManySignatures
+        );
+        let junk = format!("t=1,v1={sig}{}", ",v0=x".repeat(MAX_ITEMS));
+        assert_eq!(
+            parse_timestamped(H, junk.as_bytes()).unwrap_err(),
+            VerifyError::TooManySignatures
+        );
+    }
+
+    #[test]
+    fn comparison_checks_length_and_content() {
+        let tag = [7u8; 32];
+        assert!(matches_any(&tag, &[[0; 32], [7; 32]]));
+        assert!(!matches_any(&tag, &[[0; 32]]));
+        assert!(!matches_any(&tag[..31], &[[7; 32]]));
+        assert!(!matches_any(&tag, &[]));
+    }
+}
