@@ -1,1 +1,305 @@
-fn main() {}
+//! The demo receiver: PaymentKit webhooks into typed handlers, exactly once.
+//!
+//! ```text
+//! cargo run -p webhook-examples --bin demo            # self-test: send samples, print a table
+//! cargo run -p webhook-examples --bin demo -- --serve # keep serving for outside deliveries
+//! ```
+//!
+//! With no configuration it listens on 127.0.0.1, signs one sample delivery of each of the
+//! seven events of the PaymentKit webhooks guide with the demo secret, then sends a duplicate,
+//! a forged signature and a stale timestamp, and prints what happened to each. It exits
+//! non-zero if any answer differs from the pinned policy, so CI runs it as a smoke test.
+//!
+//! Environment: `WEBHOOK_SECRET` (default: the embedded demo secret), `DEMO_ADDR` for `--serve`
+//! (default `127.0.0.1:3000`).
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use bytes::Bytes;
+use http::StatusCode;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use serde::Deserialize;
+use webhook_axum::RouterExt;
+use webhook_core::signature::{PaymentKit, Verifier};
+use webhook_core::test_util::TestSender;
+use webhook_core::{
+    on_event, Clock, Event, HandlerError, MemoryStore, Receiver, State, SystemClock,
+};
+
+/// Demo only: real deployments read the secret PaymentKit gave the endpoint from configuration.
+const DEMO_SECRET: &str = "whsec_demo_5f0c2d7e9a8b4c1d";
+const PATH: &str = "/webhooks/paymentkit";
+
+/// What the handlers did, so the demo can show which handler ran for each delivery.
+#[derive(Clone, Default)]
+struct Journal(Arc<Mutex<Vec<String>>>);
+
+impl Journal {
+    fn note(&self, line: String) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(line);
+    }
+
+    fn take(&self) -> Vec<String> {
+        std::mem::take(
+            &mut *self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct PaymentIntent {
+    id: String,
+    amount: String,
+    currency_id: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct CheckoutSession {
+    id: String,
+    amount_total: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Subscription {
+    id: String,
+    status: String,
+}
+
+#[on_event("checkout.session.completed")]
+async fn checkout_completed(
+    event: Event<CheckoutSession>,
+    State(journal): State<Journal>,
+) -> Result<(), HandlerError> {
+    let session = event.object();
+    journal.note(format!(
+        "checkout_completed({}, total {})",
+        session.id, session.amount_total
+    ));
+    Ok(())
+}
+
+#[on_event("payment_intent.succeeded")]
+async fn fulfil_payment(
+    event: Event<PaymentIntent>,
+    State(journal): State<Journal>,
+) -> Result<(), HandlerError> {
+    let intent = event.object();
+    journal.note(format!(
+        "fulfil_payment({}, {} {})",
+        intent.id, intent.amount, intent.currency_id
+    ));
+    Ok(())
+}
+
+#[on_event("customer.subscription.created")]
+async fn subscription_created(
+    event: Event<Subscription>,
+    State(journal): State<Journal>,
+) -> Result<(), HandlerError> {
+    journal.note(format!("subscription_created({})", event.object().id));
+    Ok(())
+}
+
+#[on_event("customer.subscription.updated")]
+async fn subscription_updated(
+    event: Event<Subscription>,
+    State(journal): State<Journal>,
+) -> Result<(), HandlerError> {
+    journal.note(format!(
+        "subscription_updated({}, {})",
+        event.object().id,
+        event.object().status
+    ));
+    Ok(())
+}
+
+#[on_event("customer.subscription.deleted")]
+async fn subscription_deleted(
+    event: Event<Subscription>,
+    State(journal): State<Journal>,
+) -> Result<(), HandlerError> {
+    journal.note(format!("subscription_deleted({})", event.object().id));
+    Ok(())
+}
+
+#[on_event("customer.subscription.started")]
+async fn subscription_started(
+    event: Event<Subscription>,
+    State(journal): State<Journal>,
+) -> Result<(), HandlerError> {
+    journal.note(format!("subscription_started({})", event.object().id));
+    Ok(())
+}
+
+#[on_event("customer.subscription.renewed")]
+async fn subscription_renewed(
+    event: Event<Subscription>,
+    State(journal): State<Journal>,
+) -> Result<(), HandlerError> {
+    journal.note(format!("subscription_renewed({})", event.object().id));
+    Ok(())
+}
+
+/// One sample delivery per event of the PaymentKit webhooks guide.
+const SAMPLES: [(&str, &str, &str); 7] = [
+    (
+        "evt_demo_checkout",
+        "checkout.session.completed",
+        r#"{"id":"cs_demo_1","mode":"payment","status":"complete","amount_total":"2500","currency_id":"usd"}"#,
+    ),
+    (
+        "evt_demo_sub_created",
+        "customer.subscription.created",
+        r#"{"id":"sub_demo_1","status":"incomplete","customer_id":"cus_demo_1"}"#,
+    ),
+    (
+        "evt_demo_sub_updated",
+        "customer.subscription.updated",
+        r#"{"id":"sub_demo_1","status":"active","customer_id":"cus_demo_1"}"#,
+    ),
+    (
+        "evt_demo_sub_deleted",
+        "customer.subscription.deleted",
+        r#"{"id":"sub_demo_2","status":"canceled","customer_id":"cus_demo_2"}"#,
+    ),
+    (
+        "evt_demo_sub_started",
+        "customer.subscription.started",
+        r#"{"id":"sub_demo_1","status":"active","customer_id":"cus_demo_1"}"#,
+    ),
+    (
+        "evt_demo_sub_renewed",
+        "customer.subscription.renewed",
+        r#"{"id":"sub_demo_1","status":"active","customer_id":"cus_demo_1"}"#,
+    ),
+    (
+        "evt_demo_payment",
+        "payment_intent.succeeded",
+        r#"{"id":"pi_demo_1","amount":"2500","currency_id":"usd","status":"succeeded"}"#,
+    ),
+];
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
+        .init();
+    let serve_mode = std::env::args().any(|arg| arg == "--serve");
+    let secret = std::env::var("WEBHOOK_SECRET").unwrap_or_else(|_| DEMO_SECRET.to_owned());
+    let journal = Journal::default();
+    let receiver = Receiver::builder()
+        .verifier(Verifier::builder(PaymentKit).secret(&secret).build()?)
+        .store(MemoryStore::new())
+        .state(journal.clone())
+        .build()?;
+
+    println!("Registered handlers:");
+    for handler in receiver.registry().registered_events() {
+        println!("  {handler}");
+    }
+    println!();
+
+    let app = Router::new().webhook(PATH, receiver);
+    let addr = if serve_mode {
+        std::env::var("DEMO_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned())
+    } else {
+        "127.0.0.1:0".to_owned()
+    };
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    let addr = listener.local_addr()?;
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+
+    if serve_mode {
+        println!("Serving PaymentKit webhooks at http://{addr}{PATH}");
+        println!("Signing secret: {secret}");
+        println!(
+            "Header: X-Webhook-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, \"<t>.\" + body)>"
+        );
+        println!("Press Ctrl-C to stop.");
+        tokio::signal::ctrl_c().await?;
+        return Ok(());
+    }
+
+    let ok = self_test(addr, &secret, &journal).await?;
+    server.abort();
+    if ok {
+        Ok(())
+    } else {
+        Err("some deliveries were not answered as the policy requires".into())
+    }
+}
+
+async fn self_test(
+    addr: SocketAddr,
+    secret: &str,
+    journal: &Journal,
+) -> Result<bool, Box<dyn std::error::Error>> {
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let sender = TestSender::new(PaymentKit, secret)?.path(PATH);
+    let forger = TestSender::new(PaymentKit, "whsec_not_the_real_secret")?.path(PATH);
+    let now = SystemClock.unix_seconds();
+
+    let mut deliveries = Vec::new();
+    for (id, event_type, object) in SAMPLES {
+        deliveries.push((
+            event_type.to_owned(),
+            sender.event(id, event_type, object),
+            StatusCode::OK,
+        ));
+    }
+    let (id, event_type, object) = SAMPLES[6];
+    deliveries.push((
+        format!("duplicate of {event_type}"),
+        sender.event(id, event_type, object).at(now + 1),
+        StatusCode::OK,
+    ));
+    deliveries.push((
+        "forged signature".to_owned(),
+        forger.event("evt_demo_forged", event_type, object),
+        StatusCode::UNAUTHORIZED,
+    ));
+    deliveries.push((
+        "stale timestamp".to_owned(),
+        sender
+            .event("evt_demo_stale", event_type, object)
+            .at(now - 3600),
+        StatusCode::UNAUTHORIZED,
+    ));
+
+    println!("{:<38} {:<8} handler run", "delivery", "status");
+    println!("{}", "-".repeat(100));
+    let mut all_as_expected = true;
+    for (label, delivery, expected) in deliveries {
+        let (mut parts, body) = delivery.request()?.into_parts();
+        parts.uri = format!("http://{addr}{PATH}").parse()?;
+        let response = client
+            .request(http::Request::from_parts(parts, Full::new(body)))
+            .await?;
+        let status = response.status();
+        response.into_body().collect().await?;
+        let ran = journal.take();
+        let ran = if ran.is_empty() {
+            "(none)".to_owned()
+        } else {
+            ran.join(", ")
+        };
+        let mark = if status == expected {
+            ""
+        } else {
+            "   <-- unexpected"
+        };
+        all_as_expected &= status == expected;
+        println!("{label:<38} {:<8} {ran}{mark}", status.as_u16());
+    }
+    Ok(all_as_expected)
+}

@@ -8,7 +8,10 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 use crate::response::Rejection;
 
-pub(crate) async fn read(request: Request, limit: usize) -> Result<http::Request<Bytes>, Rejection> {
+pub(crate) async fn read(
+    request: Request,
+    limit: usize,
+) -> Result<http::Request<Bytes>, Rejection> {
     let (parts, body) = request.into_parts();
     if parts.headers.contains_key(CONTENT_ENCODING) {
         return Err(Rejection::UnsupportedMediaType);
@@ -49,7 +52,12 @@ fn is_json(content_type: &[u8]) -> bool {
     let Ok(text) = std::str::from_utf8(content_type) else {
         return false;
     };
-    let essence = text.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let essence = text
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     essence == "application/json"
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
@@ -60,10 +68,22 @@ mod tests {
 
     #[test]
     fn json_content_types() {
-        for ok in ["application/json", "APPLICATION/JSON", "application/json; charset=utf-8", "application/cloudevents+json"] {
+        for ok in [
+            "application/json",
+            "APPLICATION/JSON",
+            "application/json; charset=utf-8",
+            "application/cloudevents+json",
+        ] {
             assert!(is_json(ok.as_bytes()), "{ok}");
         }
-        for bad in ["text/plain", "multipart/form-data", "application/jsonx", "", "json", "text/json+json"] {
+        for bad in [
+            "text/plain",
+            "multipart/form-data",
+            "application/jsonx",
+            "",
+            "json",
+            "text/json+json",
+        ] {
             assert!(!is_json(bad.as_bytes()), "{bad}");
         }
     }

@@ -1,5 +1,7 @@
 //! Helpers for tests: signed deliveries for any scheme. Enabled by the `test-util` feature.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use http::{Method, Request};
 
@@ -21,8 +23,17 @@ use crate::signature::{Scheme, SignError, Signer, Unsigned};
 /// ```
 #[derive(Debug)]
 pub struct TestSender<S: Scheme> {
-    signer: Signer<S>,
+    signer: Arc<Signer<S>>,
     path: String,
+}
+
+impl<S: Scheme> Clone for TestSender<S> {
+    fn clone(&self) -> Self {
+        Self {
+            signer: Arc::clone(&self.signer),
+            path: self.path.clone(),
+        }
+    }
 }
 
 impl<S: Scheme> TestSender<S> {
@@ -32,7 +43,7 @@ impl<S: Scheme> TestSender<S> {
     /// When the secret is unusable for the scheme.
     pub fn new(scheme: S, secret: &str) -> Result<Self, crate::signature::SecretError> {
         Ok(Self {
-            signer: Signer::new(scheme, secret)?,
+            signer: Arc::new(Signer::new(scheme, secret)?),
             path: "/".to_owned(),
         })
     }
@@ -46,7 +57,7 @@ impl<S: Scheme> TestSender<S> {
 
     /// A PaymentKit/Stripe-style event whose `data.object` is `object` (raw JSON).
     #[must_use]
-    pub fn event(&self, id: &str, event_type: &str, object: &str) -> TestDelivery<'_, S> {
+    pub fn event(&self, id: &str, event_type: &str, object: &str) -> TestDelivery<S> {
         let body = format!(
             r#"{{"id":"{id}","object":"event","type":"{event_type}","livemode":false,"created_at":"2023-11-14T22:13:20.000Z","data":{{"object":{object}}}}}"#
         );
@@ -55,9 +66,9 @@ impl<S: Scheme> TestSender<S> {
 
     /// A delivery of an arbitrary body.
     #[must_use]
-    pub fn raw(&self, id: &str, event_type: &str, body: impl Into<Bytes>) -> TestDelivery<'_, S> {
+    pub fn raw(&self, id: &str, event_type: &str, body: impl Into<Bytes>) -> TestDelivery<S> {
         TestDelivery {
-            sender: self,
+            sender: self.clone(),
             id: id.to_owned(),
             event_type: event_type.to_owned(),
             body: body.into(),
@@ -67,16 +78,28 @@ impl<S: Scheme> TestSender<S> {
 }
 
 /// One delivery being built by a [`TestSender`].
-#[derive(Debug, Clone)]
-pub struct TestDelivery<'a, S: Scheme> {
-    sender: &'a TestSender<S>,
+#[derive(Debug)]
+pub struct TestDelivery<S: Scheme> {
+    sender: TestSender<S>,
     id: String,
     event_type: String,
     body: Bytes,
     timestamp: i64,
 }
 
-impl<S: Scheme> TestDelivery<'_, S> {
+impl<S: Scheme> Clone for TestDelivery<S> {
+    fn clone(&self) -> Self {
+        Self {
+            sender: self.sender.clone(),
+            id: self.id.clone(),
+            event_type: self.event_type.clone(),
+            body: self.body.clone(),
+            timestamp: self.timestamp,
+        }
+    }
+}
+
+impl<S: Scheme> TestDelivery<S> {
     /// Sign at `unix_seconds` instead of now.
     #[must_use]
     pub fn at(mut self, unix_seconds: i64) -> Self {
