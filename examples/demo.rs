@@ -22,8 +22,8 @@ use http::StatusCode;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use serde::Deserialize;
 use webhook_axum::RouterExt;
+use webhook_core::paymentkit::{CheckoutSession, PaymentIntent, Subscription};
 use webhook_core::signature::{PaymentKit, Verifier};
 use webhook_core::test_util::TestSender;
 use webhook_core::{
@@ -54,25 +54,6 @@ impl Journal {
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
         )
     }
-}
-
-#[derive(Debug, Deserialize)]
-struct PaymentIntent {
-    id: String,
-    amount: String,
-    currency_id: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct CheckoutSession {
-    id: String,
-    amount_total: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct Subscription {
-    id: String,
-    status: String,
 }
 
 #[on_event("checkout.session.completed")]
@@ -150,42 +131,50 @@ async fn subscription_renewed(
     Ok(())
 }
 
+/// Realistic PaymentKit objects (the fixtures of webhook-core's deserialization tests).
+const PAYMENT_INTENT: &str =
+    include_str!("../webhook-core/tests/fixtures/paymentkit/payment_intent.json");
+const CHECKOUT_SESSION: &str =
+    include_str!("../webhook-core/tests/fixtures/paymentkit/checkout_session.json");
+const SUBSCRIPTION: &str =
+    include_str!("../webhook-core/tests/fixtures/paymentkit/subscription.json");
+
 /// One sample delivery per event of the PaymentKit webhooks guide.
 const SAMPLES: [(&str, &str, &str); 7] = [
     (
         "evt_demo_checkout",
         "checkout.session.completed",
-        r#"{"id":"cs_demo_1","mode":"payment","status":"complete","amount_total":"2500","currency_id":"usd"}"#,
+        CHECKOUT_SESSION,
     ),
     (
         "evt_demo_sub_created",
         "customer.subscription.created",
-        r#"{"id":"sub_demo_1","status":"incomplete","customer_id":"cus_demo_1"}"#,
+        SUBSCRIPTION,
     ),
     (
         "evt_demo_sub_updated",
         "customer.subscription.updated",
-        r#"{"id":"sub_demo_1","status":"active","customer_id":"cus_demo_1"}"#,
+        SUBSCRIPTION,
     ),
     (
         "evt_demo_sub_deleted",
         "customer.subscription.deleted",
-        r#"{"id":"sub_demo_2","status":"canceled","customer_id":"cus_demo_2"}"#,
+        SUBSCRIPTION,
     ),
     (
         "evt_demo_sub_started",
         "customer.subscription.started",
-        r#"{"id":"sub_demo_1","status":"active","customer_id":"cus_demo_1"}"#,
+        SUBSCRIPTION,
     ),
     (
         "evt_demo_sub_renewed",
         "customer.subscription.renewed",
-        r#"{"id":"sub_demo_1","status":"active","customer_id":"cus_demo_1"}"#,
+        SUBSCRIPTION,
     ),
     (
         "evt_demo_payment",
         "payment_intent.succeeded",
-        r#"{"id":"pi_demo_1","amount":"2500","currency_id":"usd","status":"succeeded"}"#,
+        PAYMENT_INTENT,
     ),
 ];
 
@@ -207,6 +196,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for handler in receiver.registry().registered_events() {
         println!("  {handler}");
     }
+    println!(
+        "Subscribe the PaymentKit endpoint to (enabled_events): {:?}",
+        receiver.registry().enabled_events()
+    );
     println!();
 
     let app = Router::new().webhook(PATH, receiver);

@@ -1,5 +1,7 @@
 //! Reading the raw body under the size limit, after the content checks.
 
+use std::time::Duration;
+
 use axum::body::Body;
 use axum::extract::Request;
 use bytes::Bytes;
@@ -11,6 +13,7 @@ use crate::response::Rejection;
 pub(crate) async fn read(
     request: Request,
     limit: usize,
+    timeout: Duration,
 ) -> Result<http::Request<Bytes>, Rejection> {
     let (parts, body) = request.into_parts();
     if parts.headers.contains_key(CONTENT_ENCODING) {
@@ -30,7 +33,9 @@ pub(crate) async fn read(
             return Err(Rejection::PayloadTooLarge);
         }
     }
-    let bytes = collect(body, limit).await?;
+    let bytes = tokio::time::timeout(timeout, collect(body, limit))
+        .await
+        .map_err(|_| Rejection::Timeout)??;
     Ok(http::Request::from_parts(parts, bytes))
 }
 

@@ -27,24 +27,47 @@
 //! The route answers `POST` only (405 otherwise). Before the receiver sees a request, the
 //! adapter rejects a `Content-Encoding` or a non-JSON `Content-Type` (415) and a body above
 //! the receiver's limit, by `Content-Length` or while streaming (413), and reads the body as raw
-//! bytes: nothing parses or transforms it before the signature is verified. Processing then runs
-//! in its own task, so a client that disconnects cannot cancel a handler half-way. Every outcome
-//! is mapped to a status in one place, [`response`], following reliability.md "Pinned policy".
+//! bytes: nothing parses or transforms it before the signature is verified; a body that does not
+//! arrive within the body timeout is answered 408. Deliveries beyond the in-flight limit are shed
+//! with 503. Processing runs in its own task, so a client that disconnects cannot cancel a
+//! handler half-way. Every outcome is mapped to a status in one place, [`response`], following
+//! reliability.md "Pinned policy".
+//!
+//! # Serving
+//!
+//! `axum::serve` installs no header-read timeout, so a client that sends half a request head
+//! holds a connection forever (slowloris). [`Server`] serves a router with one (default 10 s)
+//! and shuts down gracefully: it stops accepting, lets in-flight deliveries finish within a grace
+//! period, then abandons the rest (their claims are released or expire with their lease, and
+//! the sender retries).
 
 mod body;
 pub mod response;
+mod server;
+
+use std::sync::Arc;
 
 use axum::extract::{Request, State};
 use axum::response::Response;
 use axum::routing::{post, MethodRouter};
 use axum::Router;
+use tokio::sync::Semaphore;
 use webhook_core::Receiver;
 
 pub use response::Rejection;
+pub use server::Server;
+
+#[derive(Clone)]
+struct Endpoint {
+    receiver: Receiver,
+    /// Bounds deliveries in flight ([`webhook_core::Limits::max_in_flight`]).
+    permits: Arc<Semaphore>,
+}
 
 /// The webhook route as a [`MethodRouter`], for use with `Router::route` or `nest_service`.
 pub fn method_router<S: Clone + Send + Sync + 'static>(receiver: Receiver) -> MethodRouter<S> {
-    post(receive).with_state(receiver)
+    let permits = Arc::new(Semaphore::new(receiver.limits().max_in_flight));
+    post(receive).with_state(Endpoint { receiver, permits })
 }
 
 /// A router that answers webhook deliveries at `/`, to `nest` under a path of your choice or
@@ -66,14 +89,25 @@ impl<S: Clone + Send + Sync + 'static> RouterExt for Router<S> {
     }
 }
 
-async fn receive(State(receiver): State<Receiver>, request: Request) -> Response {
-    let request = match body::read(request, receiver.limits().body_limit).await {
+async fn receive(State(endpoint): State<Endpoint>, request: Request) -> Response {
+    let Endpoint { receiver, permits } = endpoint;
+    // Shed before reading the body, so an overload costs neither memory nor hashing.
+    let Ok(permit) = permits.try_acquire_owned() else {
+        tracing::warn!("too many deliveries in flight; shedding load");
+        return response::overloaded(receiver.limits().retry_after);
+    };
+    let limits = receiver.limits();
+    let request = match body::read(request, limits.body_limit, limits.body_timeout).await {
         Ok(request) => request,
         Err(rejection) => return response::rejected(&rejection),
     };
     // Detached from the connection: if the client goes away, the handlers still finish and
-    // complete (or release) their claims.
-    let task = tokio::spawn(async move { receiver.receive(request).await });
+    // complete (or release) their claims. The permit lives as long as the work does.
+    let task = tokio::spawn(async move {
+        let result = receiver.receive(request).await;
+        drop(permit);
+        result
+    });
     match task.await {
         Ok(result) => response::respond(&result),
         Err(join_error) => {

@@ -11,7 +11,9 @@
 //! | another delivery of the event is in progress | 409 + `Retry-After` |
 //! | event id reused with another type | 422 |
 //! | a handler failed or panicked | 500 |
-//! | a handler timed out; the store is unavailable | 503 (+ `Retry-After` for the store) |
+//! | a handler timed out | 503 |
+//! | the store is unavailable; too many deliveries in flight | 503 + `Retry-After` |
+//! | the body did not arrive within the body timeout | 408 |
 //!
 //! Bodies are small and fixed: the reason goes to logs, never to the caller.
 
@@ -76,6 +78,13 @@ pub fn respond(result: &Result<Receipt, ReceiveError>) -> Response {
         ),
         Err(_) => internal_error(),
     }
+}
+
+pub(crate) fn overloaded(retry_after: Duration) -> Response {
+    with_retry_after(
+        fixed(StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable"),
+        retry_after,
+    )
 }
 
 pub(crate) fn internal_error() -> Response {

@@ -2,6 +2,7 @@
 //! status policy of reliability.md.
 
 use std::any::Any;
+use std::collections::HashSet;
 use std::fmt;
 use std::panic::AssertUnwindSafe;
 use std::pin::pin;
@@ -14,8 +15,10 @@ use time::OffsetDateTime;
 use tracing::{debug, info, warn};
 
 use crate::envelope::{Envelope, EnvelopeError};
-use crate::handler::{Delivery, ErrorKind, HandlerError, MissingState, Resources};
-use crate::idempotency::{Claim, ClaimKey, DynStore, IdempotencyStore, Lease, StoreError};
+use crate::handler::{Delivery, ErrorKind, FromRef, HandlerError, MissingState, Resources, TxSlot};
+use crate::idempotency::{
+    Claim, ClaimKey, DynStore, IdempotencyStore, Lease, StoreError, TxBackend,
+};
 use crate::registry::{Location, Registration, Registry, RegistryError};
 use crate::signature::{SignedRequest, Verifier, VerifyError};
 
@@ -38,6 +41,12 @@ pub struct Limits {
     pub retry_after: Duration,
     /// The largest body accepted, in bytes (default 1 MiB).
     pub body_limit: usize,
+    /// How long an HTTP adapter waits for the whole body once the headers arrived (default
+    /// 10 s); a slower client is answered 408.
+    pub body_timeout: Duration,
+    /// How many deliveries an HTTP adapter processes at once (default 512); past it, new
+    /// deliveries are shed with 503 and `Retry-After` instead of queueing without bound.
+    pub max_in_flight: usize,
 }
 
 impl Default for Limits {
@@ -49,6 +58,8 @@ impl Default for Limits {
             store_timeout: Duration::from_secs(2),
             retry_after: Duration::from_secs(5),
             body_limit: 1024 * 1024,
+            body_timeout: Duration::from_secs(10),
+            max_in_flight: 512,
         }
     }
 }
@@ -203,6 +214,12 @@ pub enum BuildError {
     Namespace,
 }
 
+/// A test hook awaited at named points of a delivery (`after_claim`, `before_commit`,
+/// `after_commit`), so crash tests can stop the process exactly there.
+#[cfg(feature = "test-util")]
+pub type PauseHook =
+    Arc<dyn Fn(&'static str) -> crate::idempotency::BoxFuture<'static, ()> + Send + Sync>;
+
 struct Inner {
     verifier: Verifier,
     registry: Registry,
@@ -210,6 +227,11 @@ struct Inner {
     resources: Arc<Resources>,
     namespace: Box<str>,
     limits: Limits,
+    /// The store's transactions, and the handlers that run inside one.
+    transactions: Option<Arc<dyn TxBackend>>,
+    transactional_handlers: HashSet<&'static str>,
+    #[cfg(feature = "test-util")]
+    pause: Option<PauseHook>,
 }
 
 /// Turns signed HTTP deliveries into handler calls, exactly once per (event, handler).
@@ -235,7 +257,17 @@ impl Receiver {
     /// Start building a receiver.
     #[must_use]
     pub fn builder() -> ReceiverBuilder {
-        ReceiverBuilder::default()
+        ReceiverBuilder {
+            verifier: None,
+            store: None,
+            registry: None,
+            resources: Resources::default(),
+            namespace: None,
+            limits: Limits::default(),
+            app_state: (),
+            #[cfg(feature = "test-util")]
+            pause: None,
+        }
     }
 
     /// The limits in force.
@@ -278,10 +310,16 @@ impl Receiver {
             info!(scheme = self.inner.verifier.scheme_name(), reason = %error, "rejected unauthenticated delivery");
             ReceiveError::Unauthenticated(error)
         })?;
-        let envelope = Envelope::parse(body, &verified).map_err(|error| {
-            info!(reason = %error, "rejected malformed event");
-            ReceiveError::Malformed(error)
-        })?;
+        // JSON is UTF-8 (RFC 8259), but serde_json only checks the strings it decodes, not
+        // those in fields it skips; without this check such a body would fail later, in the
+        // handler (500, retried forever), instead of being answered 400 here.
+        let envelope = std::str::from_utf8(&body)
+            .map_err(|_| EnvelopeError::Json("body is not UTF-8".to_owned()))
+            .and_then(|_| Envelope::parse(body.clone(), &verified))
+            .map_err(|error| {
+                info!(reason = %error, "rejected malformed event");
+                ReceiveError::Malformed(error)
+            })?;
         self.dispatch(Arc::new(envelope)).await
     }
 
@@ -293,7 +331,11 @@ impl Receiver {
         let inner = &*self.inner;
         let handlers = inner.registry.handlers_for(envelope.event_type());
         if handlers.len() == 0 {
-            debug!(event_id = envelope.id(), event_type = envelope.event_type(), "no handler; ignored");
+            debug!(
+                event_id = envelope.id(),
+                event_type = envelope.event_type(),
+                "no handler; ignored"
+            );
             return Ok(Receipt::default());
         }
         let received_at = OffsetDateTime::now_utc();
@@ -332,7 +374,12 @@ impl Receiver {
                     in_progress = Some(in_progress.map_or(retry_after, |r| r.max(retry_after)));
                 }
                 Claim::Conflict { recorded_type } => {
-                    warn!(event_id = envelope.id(), event_type = envelope.event_type(), recorded_type, "event id reused with another type");
+                    warn!(
+                        event_id = envelope.id(),
+                        event_type = envelope.event_type(),
+                        recorded_type,
+                        "event id reused with another type"
+                    );
                     return Err(ReceiveError::Conflict { recorded_type });
                 }
             }
@@ -362,6 +409,27 @@ impl Receiver {
         let mut guard = LeaseGuard {
             store: Arc::clone(&inner.store),
             lease: Some(lease.clone()),
+        };
+        self.pause("after_claim").await;
+        let transaction = match &inner.transactions {
+            Some(backend) if inner.transactional_handlers.contains(registration.path()) => {
+                let slot: TxSlot = match self.store_op(backend.begin()).await {
+                    Ok(tx) => Arc::new(tokio::sync::Mutex::new(Some(tx))),
+                    Err(error) => {
+                        guard.disarm();
+                        if let Err(release) = self.store_op(inner.store.release(&lease)).await {
+                            warn!(error = %release, "could not release claim");
+                        }
+                        return Err(self.unavailable(error));
+                    }
+                };
+                Some((Arc::clone(backend), slot))
+            }
+            _ => None,
+        };
+        let delivery = match &transaction {
+            Some((_, slot)) => delivery.with_transaction(Arc::clone(slot)),
+            None => delivery,
         };
         let call = std::panic::catch_unwind(AssertUnwindSafe(|| registration.call(delivery)));
         let outcome = match call {
@@ -393,16 +461,53 @@ impl Receiver {
         let cause = match outcome {
             Outcome::Succeeded => {
                 guard.disarm();
-                return match self
-                    .store_op(inner.store.complete(&lease, inner.limits.retention))
-                    .await
-                {
+                self.pause("before_commit").await;
+                let completed = match transaction {
+                    None => {
+                        self.store_op(inner.store.complete(&lease, inner.limits.retention))
+                            .await
+                    }
+                    Some((backend, slot)) => {
+                        // The handler's `Tx` handles are gone once it returned; one that
+                        // escaped (moved into a spawned task) keeps the lock, and the
+                        // transaction is rolled back rather than committed under it.
+                        let tx = slot.try_lock().ok().and_then(|mut held| held.take());
+                        match tx {
+                            Some(tx) => {
+                                self.store_op(backend.commit_completed(
+                                    tx,
+                                    &lease,
+                                    inner.limits.retention,
+                                ))
+                                .await
+                            }
+                            None => {
+                                warn!(event_id, handler, "transaction still in use after the handler returned; rolled back");
+                                if let Err(error) = self.store_op(inner.store.release(&lease)).await
+                                {
+                                    warn!(event_id, handler, %error, "could not release claim");
+                                }
+                                return Ok(Some(FailureCause::Error(HandlerError::permanent(
+                                    "the handler kept its transaction after returning",
+                                ))));
+                            }
+                        }
+                    }
+                };
+                if completed.is_ok() {
+                    self.pause("after_commit").await;
+                }
+                return match completed {
                     Ok(()) => {
                         info!(event_id, handler, "handler completed");
                         Ok(None)
                     }
                     Err(StoreError::LeaseLost) => {
-                        warn!(event_id, handler, "handler finished after its lease was taken over; completion refused");
+                        warn!(
+                            event_id,
+                            handler,
+                            "handler finished after its lease was taken over; completion refused"
+                        );
                         Ok(Some(FailureCause::LeaseLost))
                     }
                     Err(error) => {
@@ -426,6 +531,8 @@ impl Receiver {
                 FailureCause::Timeout
             }
         };
+        // Roll the handler's writes back before giving the claim up.
+        drop(transaction);
         guard.disarm();
         if let Err(error) = self.store_op(inner.store.release(&lease)).await {
             // The lease expires on its own; the next delivery after that runs the handler.
@@ -442,6 +549,15 @@ impl Receiver {
             Ok(result) => result,
             Err(elapsed) => Err(StoreError::unavailable(elapsed)),
         }
+    }
+
+    #[allow(clippy::unused_async)]
+    async fn pause(&self, point: &'static str) {
+        #[cfg(feature = "test-util")]
+        if let Some(pause) = &self.inner.pause {
+            pause(point).await;
+        }
+        let _ = point;
     }
 
     fn unavailable(&self, source: StoreError) -> ReceiveError {
@@ -498,17 +614,22 @@ impl Drop for LeaseGuard {
 }
 
 /// Builder for [`Receiver`].
-#[derive(Default)]
-pub struct ReceiverBuilder {
+///
+/// `S` is the application state given with [`ReceiverBuilder::with_state`], from which
+/// [`ReceiverBuilder::provide`] derives sub-state.
+pub struct ReceiverBuilder<S = ()> {
     verifier: Option<Verifier>,
     store: Option<Arc<dyn DynStore>>,
     registry: Option<Registry>,
     resources: Resources,
     namespace: Option<String>,
     limits: Limits,
+    app_state: S,
+    #[cfg(feature = "test-util")]
+    pause: Option<PauseHook>,
 }
 
-impl fmt::Debug for ReceiverBuilder {
+impl<S> fmt::Debug for ReceiverBuilder<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ReceiverBuilder")
             .field("verifier", &self.verifier)
@@ -517,7 +638,73 @@ impl fmt::Debug for ReceiverBuilder {
     }
 }
 
-impl ReceiverBuilder {
+impl ReceiverBuilder<()> {
+    /// The application state: handlers extract it with `State<S>`, and
+    /// [`provide`](ReceiverBuilder::provide) derives sub-state from it, the way axum's
+    /// `FromRef` does.
+    ///
+    /// ```
+    /// # use webhook_core::{FromRef, Receiver};
+    /// #[derive(Clone)]
+    /// struct AppState { db: Db }
+    /// #[derive(Clone)]
+    /// struct Db;
+    /// impl FromRef<AppState> for Db {
+    ///     fn from_ref(app: &AppState) -> Db { app.db.clone() }
+    /// }
+    /// let builder = Receiver::builder()
+    ///     .with_state(AppState { db: Db })
+    ///     .provide::<Db>(); // handlers may now take `State<Db>` as well as `State<AppState>`
+    /// # let _ = builder;
+    /// ```
+    #[must_use]
+    pub fn with_state<S: Clone + Send + Sync + 'static>(self, state: S) -> ReceiverBuilder<S> {
+        let mut resources = self.resources;
+        resources.insert(state.clone());
+        ReceiverBuilder {
+            verifier: self.verifier,
+            store: self.store,
+            registry: self.registry,
+            resources,
+            namespace: self.namespace,
+            limits: self.limits,
+            app_state: state,
+            #[cfg(feature = "test-util")]
+            pause: self.pause,
+        }
+    }
+}
+
+impl<S> ReceiverBuilder<S> {
+    /// Give handlers `State<T>`, derived from the application state with [`FromRef`].
+    #[must_use]
+    pub fn provide<T: FromRef<S> + Clone + Send + Sync + 'static>(mut self) -> Self {
+        let value = T::from_ref(&self.app_state);
+        self.resources.insert(value);
+        self
+    }
+
+    /// Give handlers `State<T>`, derived from the application state by `derive` (for example
+    /// axum's `FromRef::from_ref`).
+    #[must_use]
+    pub fn provide_with<T: Clone + Send + Sync + 'static>(
+        mut self,
+        derive: impl FnOnce(&S) -> T,
+    ) -> Self {
+        let value = derive(&self.app_state);
+        self.resources.insert(value);
+        self
+    }
+
+    /// Await `hook` at the named points of every delivery (`after_claim`, `before_commit`,
+    /// `after_commit`). For crash tests only.
+    #[cfg(feature = "test-util")]
+    #[must_use]
+    pub fn pause_hook(mut self, hook: PauseHook) -> Self {
+        self.pause = Some(hook);
+        self
+    }
+
     /// The signature verifier (required).
     #[must_use]
     pub fn verifier(mut self, verifier: Verifier) -> Self {
@@ -596,6 +783,20 @@ impl ReceiverBuilder {
         self
     }
 
+    /// See [`Limits::body_timeout`].
+    #[must_use]
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.body_timeout = timeout;
+        self
+    }
+
+    /// See [`Limits::max_in_flight`].
+    #[must_use]
+    pub fn max_in_flight(mut self, deliveries: usize) -> Self {
+        self.limits.max_in_flight = deliveries;
+        self
+    }
+
     /// Validate the configuration and build the receiver.
     ///
     /// # Errors
@@ -610,16 +811,22 @@ impl ReceiverBuilder {
         };
         let limits = self.limits;
         if limits.lease <= limits.handler_timeout {
-            return Err(BuildError::Limits("the lease must be longer than the handler timeout"));
+            return Err(BuildError::Limits(
+                "the lease must be longer than the handler timeout",
+            ));
         }
         if limits.retention < verifier.tolerance() {
-            return Err(BuildError::Limits("retention must be at least the signature tolerance"));
+            return Err(BuildError::Limits(
+                "retention must be at least the signature tolerance",
+            ));
         }
         if limits.store_timeout.is_zero() || limits.handler_timeout.is_zero() {
             return Err(BuildError::Limits("time limits must be positive"));
         }
-        if limits.body_limit == 0 {
-            return Err(BuildError::Limits("the body limit must be positive"));
+        if limits.body_limit == 0 || limits.max_in_flight == 0 || limits.body_timeout.is_zero() {
+            return Err(BuildError::Limits(
+                "the body limit, body timeout and in-flight limit must be positive",
+            ));
         }
         let namespace = self.namespace.unwrap_or_else(|| "default".to_owned());
         let namespace_ok = !namespace.is_empty()
@@ -630,14 +837,21 @@ impl ReceiverBuilder {
         if !namespace_ok {
             return Err(BuildError::Namespace);
         }
+        let transactions = store.transactions();
+        let mut resources = self.resources;
+        resources.set_transaction_type(transactions.as_ref().map(|b| b.transaction_type()));
+        let mut transactional_handlers = HashSet::new();
         for registration in registry.registrations() {
             registration
-                .check(&self.resources)
+                .check(&resources)
                 .map_err(|missing| BuildError::MissingState {
                     handler: registration.path(),
                     location: registration.location(),
                     missing,
                 })?;
+            if resources.take_transaction_request() {
+                transactional_handlers.insert(registration.path());
+            }
         }
         for handler in registry.registered_events() {
             debug!(%handler, "registered");
@@ -647,9 +861,13 @@ impl ReceiverBuilder {
                 verifier,
                 registry,
                 store,
-                resources: Arc::new(self.resources),
+                resources: Arc::new(resources),
                 namespace: namespace.into(),
                 limits,
+                transactions,
+                transactional_handlers,
+                #[cfg(feature = "test-util")]
+                pause: self.pause,
             }),
         })
     }

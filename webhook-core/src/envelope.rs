@@ -5,6 +5,7 @@ use std::fmt;
 use std::ops::Range;
 
 use bytes::Bytes;
+use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use time::OffsetDateTime;
@@ -80,13 +81,86 @@ struct Wire<'a> {
     #[serde(default)]
     created: Option<i64>,
     #[serde(borrow, default)]
-    data: Option<&'a RawValue>,
+    data: Option<DataField<'a>>,
 }
 
+/// `data`, read in the same pass as the rest of the envelope, so the bulk of an event (its
+/// object) is scanned once here rather than once as `data` and again as `data.object`.
+enum DataField<'a> {
+    /// `data` is a JSON object with one non-null `object` member (Stripe, PaymentKit).
+    Object(&'a RawValue),
+    /// Anything else (Standard Webhooks puts the object itself in `data`).
+    Other,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for DataField<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(DataVisitor)
+    }
+}
+
+struct DataVisitor;
+
+impl<'de> Visitor<'de> for DataVisitor {
+    type Value = DataField<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut object = None;
+        let mut seen = 0u32;
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            if key == "object" {
+                seen += 1;
+                object = map.next_value::<Option<&'de RawValue>>()?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        // A repeated `object` is ambiguous: keep the whole of `data`, as for no `object`.
+        Ok(match (seen, object) {
+            (1, Some(object)) => DataField::Object(object),
+            _ => DataField::Other,
+        })
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(DataField::Other)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(DataField::Other)
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(DataField::Other)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(DataField::Other)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(DataField::Other)
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(DataField::Other)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(DataField::Other)
+    }
+}
+
+/// Only `data`, for the second look that bodies without `data.object` need.
 #[derive(Deserialize)]
 struct WireData<'a> {
     #[serde(borrow, default)]
-    object: Option<&'a RawValue>,
+    data: Option<&'a RawValue>,
 }
 
 impl Envelope {
@@ -133,12 +207,13 @@ impl Envelope {
         };
         let object = match wire.data {
             None => 0..body.len(),
-            Some(data) => {
-                let nested = serde_json::from_str::<WireData<'_>>(data.get())
-                    .ok()
-                    .and_then(|d| d.object);
-                span_of(&body, nested.unwrap_or(data))
-            }
+            Some(DataField::Object(object)) => span_of(&body, object),
+            // `data` itself is the object: find its span. Only bodies without `data.object`
+            // pay for this second pass.
+            Some(DataField::Other) => match serde_json::from_slice::<WireData<'_>>(&body) {
+                Ok(WireData { data: Some(data) }) => span_of(&body, data),
+                _ => 0..body.len(),
+            },
         };
         Ok(Self {
             id: id.into(),
@@ -241,6 +316,31 @@ mod tests {
     }
 
     #[test]
+    fn finds_the_object_wherever_data_puts_it() {
+        let cases = [
+            (
+                r#"{"id":"e","type":"t","data":{"previous_attributes":{"object":1},"object":{"a":"}"}}}"#,
+                r#"{"a":"}"}"#,
+            ),
+            (r#"{"id":"e","type":"t","data":{"obj\u0065ct":[1, 2]}}"#, "[1, 2]"),
+            // No usable `object`: `data` itself is the object.
+            (r#"{"id":"e","type":"t","data":{"object":null,"b":2}}"#, r#"{"object":null,"b":2}"#),
+            (r#"{"id":"e","type":"t","data":{"object":1,"object":2}}"#, r#"{"object":1,"object":2}"#),
+            (r#"{"id":"e","type":"t","data":[{"object":1}]}"#, r#"[{"object":1}]"#),
+            (r#"{"id":"e","type":"t","data":"text"}"#, r#""text""#),
+            (r#"{"id":"e","type":"t","data":null}"#, r#"{"id":"e","type":"t","data":null}"#),
+        ];
+        for (body, object) in cases {
+            let env = parse(body).unwrap();
+            assert_eq!(std::str::from_utf8(env.raw_object()).unwrap(), object, "{body}");
+        }
+        assert!(matches!(
+            parse(r#"{"id":"e","type":"t","data":{"object":{"a":}}}"#),
+            Err(EnvelopeError::Json(_))
+        ));
+    }
+
+    #[test]
     fn header_metadata_wins() {
         let verified = Verified {
             id: Some("delivery-1".into()),
@@ -258,7 +358,8 @@ mod tests {
         let max_id = format!(r#"{{"id":"{}","type":"a"}}"#, "x".repeat(255));
         assert!(parse(&max_id).is_ok());
         let nested = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
-        let cases: Vec<(&str, fn(&EnvelopeError) -> bool)> = vec![
+        type Expect = fn(&EnvelopeError) -> bool;
+        let cases: Vec<(&str, Expect)> = vec![
             ("", |e| matches!(e, EnvelopeError::Json(_))),
             ("[]", |e| matches!(e, EnvelopeError::Json(_))),
             ("null", |e| matches!(e, EnvelopeError::Json(_))),

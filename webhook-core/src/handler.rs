@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -127,15 +128,34 @@ impl<E: Into<HandlerError>> IntoHandlerResult for Result<(), E> {
 }
 
 /// Values shared with handlers, keyed by type: what [`State`] extracts.
-#[derive(Default, Clone)]
+#[derive(Default)]
 pub struct Resources {
     values: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
+    /// The type of the store's transactions, when it has them (see `TxBackend`).
+    transaction_type: Option<(TypeId, &'static str)>,
+    /// Set by extractors that need a transaction while the receiver is built, so the receiver
+    /// knows which handlers to run inside one.
+    transaction_requested: AtomicBool,
+}
+
+impl Clone for Resources {
+    fn clone(&self) -> Self {
+        Self {
+            values: self.values.clone(),
+            transaction_type: self.transaction_type,
+            transaction_requested: AtomicBool::new(false),
+        }
+    }
 }
 
 impl fmt::Debug for Resources {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Resources")
             .field("count", &self.values.len())
+            .field(
+                "transaction_type",
+                &self.transaction_type.map(|(_, name)| name),
+            )
             .finish()
     }
 }
@@ -159,6 +179,30 @@ impl Resources {
     pub fn contains<T: 'static>(&self) -> bool {
         self.values.contains_key(&TypeId::of::<T>())
     }
+
+    /// The `TypeId` and name of the store's transaction type, when the store has transactions.
+    #[must_use]
+    pub fn transaction_type(&self) -> Option<(TypeId, &'static str)> {
+        self.transaction_type
+    }
+
+    /// Called by an extractor's [`FromDelivery::check`] to say that its handler must run inside
+    /// the store's transaction.
+    pub fn request_transaction(&self) {
+        self.transaction_requested.store(true, Ordering::Relaxed);
+    }
+
+    pub(crate) fn set_transaction_type(
+        &mut self,
+        transaction_type: Option<(TypeId, &'static str)>,
+    ) {
+        self.transaction_type = transaction_type;
+    }
+
+    /// Whether a check since the last call requested a transaction; resets the flag.
+    pub(crate) fn take_transaction_request(&self) -> bool {
+        self.transaction_requested.swap(false, Ordering::Relaxed)
+    }
 }
 
 /// A handler argument that needs something the receiver was not given.
@@ -171,6 +215,9 @@ pub struct MissingState {
     pub hint: &'static str,
 }
 
+/// The transaction a handler runs in, shared between the dispatcher and the handler's `Tx`.
+pub(crate) type TxSlot = Arc<tokio::sync::Mutex<Option<Box<dyn Any + Send>>>>;
+
 /// One delivery of one event to one handler.
 #[derive(Clone)]
 pub struct Delivery {
@@ -178,6 +225,7 @@ pub struct Delivery {
     resources: Arc<Resources>,
     received_at: OffsetDateTime,
     handler: &'static str,
+    transaction: Option<TxSlot>,
 }
 
 impl fmt::Debug for Delivery {
@@ -202,7 +250,18 @@ impl Delivery {
             resources,
             received_at,
             handler,
+            transaction: None,
         }
+    }
+
+    pub(crate) fn with_transaction(mut self, slot: TxSlot) -> Self {
+        self.transaction = Some(slot);
+        self
+    }
+
+    #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+    pub(crate) fn transaction(&self) -> Option<&TxSlot> {
+        self.transaction.as_ref()
     }
 
     /// The event's envelope.
@@ -242,7 +301,7 @@ impl Delivery {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be an argument of an `#[on_event]` handler",
     label = "not a handler argument",
-    note = "handler arguments are `Event<T>` (with `T: DeserializeOwned`), `State<T>` or `Delivery`"
+    note = "handler arguments are extractors, such as `Event<T>` (with `T: DeserializeOwned`), `State<T>` or `Delivery`"
 )]
 pub trait FromDelivery: Sized + Send + 'static {
     /// Take the argument from the delivery.
@@ -269,8 +328,23 @@ impl FromDelivery for Delivery {
     }
 }
 
+/// Derive a value from the application state, as axum's `FromRef` does; used by
+/// [`ReceiverBuilder::provide`](crate::ReceiverBuilder::provide).
+pub trait FromRef<T> {
+    /// Derive `Self` from `input`.
+    fn from_ref(input: &T) -> Self;
+}
+
+impl<T: Clone> FromRef<T> for T {
+    fn from_ref(input: &T) -> Self {
+        input.clone()
+    }
+}
+
 /// Application state given to the receiver with
-/// [`ReceiverBuilder::state`](crate::ReceiverBuilder::state), extracted by type.
+/// [`ReceiverBuilder::with_state`](crate::ReceiverBuilder::with_state),
+/// [`provide`](crate::ReceiverBuilder::provide) or [`state`](crate::ReceiverBuilder::state),
+/// extracted by type.
 ///
 /// ```
 /// # use webhook_core::{Event, HandlerError, State};
@@ -293,7 +367,12 @@ impl<T: Clone + Send + Sync + 'static> FromDelivery for State<T> {
             .cloned()
             .map(State)
             // Unreachable when the receiver was built: `check` ran for every handler.
-            .ok_or_else(|| HandlerError::permanent(format!("no state of type `{}`", std::any::type_name::<T>())))
+            .ok_or_else(|| {
+                HandlerError::permanent(format!(
+                    "no state of type `{}`",
+                    std::any::type_name::<T>()
+                ))
+            })
     }
 
     fn check(resources: &Resources) -> Result<(), MissingState> {
@@ -302,7 +381,7 @@ impl<T: Clone + Send + Sync + 'static> FromDelivery for State<T> {
         } else {
             Err(MissingState {
                 type_name: std::any::type_name::<T>(),
-                hint: "give it to the receiver with `ReceiverBuilder::state(..)`",
+                hint: "give it to the receiver with `.with_state(..)`, `.provide::<T>()` or `.state(..)`",
             })
         }
     }

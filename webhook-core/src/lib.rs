@@ -69,10 +69,14 @@
 //!
 //! * Handlers in a library crate the binary never names are not linked, so they are not
 //!   registered: write `use my_handlers as _;` in the binary (and in that crate's integration
-//!   tests). Log [`Registry::registered_events`] at start-up to see what was found.
+//!   tests). Why: rustc links only the crates a binary refers to, and a registration is a
+//!   static that nothing refers to (`inventory` collects it before `main`), so the `use` is what
+//!   brings the crate, and its handlers, in. Handlers in private modules of a linked crate are
+//!   registered. Log [`Registry::registered_events`] at start-up to see what was found.
 //! * On targets where `inventory` does not run constructors (some WebAssembly set-ups), build
 //!   the [`Registry`] by hand with [`Registry::builder`].
-//! * Annotate free functions: `#[on_event]` cannot register methods.
+//! * Annotate free functions: `#[on_event]` cannot register methods or associated functions
+//!   (on one inside an `impl` block, rustc says "`const` items in this context need a name").
 //! * A handler's idempotency identity is its path (`crate::module::function`); renaming or
 //!   moving it makes in-flight retries run it again.
 //!
@@ -82,6 +86,10 @@
 //! |---|---|---|
 //! | `macros` | yes | the `#[on_event]` attribute |
 //! | `test-util` | no | [`test_util`]: signed test deliveries |
+//! | `sqlite` | no | `SqliteStore`: durable, one file, several processes on one machine |
+//! | `postgres` | no | `PostgresStore`: durable, shared by any number of instances |
+//! | `redis` | no | `RedisStore`: at least once, concurrent duplicates suppressed |
+//! | `server-tests` | no | development only: runs the store tests that need live PostgreSQL and Redis |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -90,8 +98,11 @@ mod dispatch;
 mod envelope;
 mod event;
 mod handler;
-mod idempotency;
+pub mod idempotency;
+pub mod paymentkit;
 mod registry;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod transaction;
 pub mod signature;
 #[cfg(feature = "test-util")]
 pub mod test_util;
@@ -111,10 +122,30 @@ pub use dispatch::{
 pub use envelope::{Envelope, EnvelopeError, MAX_ID_LEN};
 pub use event::Event;
 pub use handler::{
-    BoxError, Delivery, ErrorKind, FromDelivery, HandlerError, HandlerFuture, IntoHandlerResult,
+    BoxError, Delivery, ErrorKind, FromDelivery, FromRef, HandlerError, HandlerFuture, IntoHandlerResult,
     MissingState, Resources, State,
 };
-pub use idempotency::{Claim, ClaimKey, IdempotencyStore, Lease, MemoryStore, StoreError};
+pub use idempotency::{
+    BoxFuture, Claim, ClaimKey, IdempotencyStore, Lease, MemoryStore, StoreError, TxBackend,
+    MAX_HANDLER_LEN,
+};
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use idempotency::{InvalidTableName, PostgresStore, PostgresStoreBuilder};
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use idempotency::{RedisStore, RedisStoreBuilder};
+#[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+pub use idempotency::{SqliteStore, SqliteStoreBuilder};
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "postgres"))))]
+pub use transaction::{Tx, TxGuard};
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[doc(hidden)]
+pub use sqlx;
+#[cfg(feature = "test-util")]
+pub use dispatch::PauseHook;
 pub use registry::{Location, RegisteredHandler, Registration, Registry, RegistryBuilder, RegistryError};
 
 #[cfg(feature = "macros")]

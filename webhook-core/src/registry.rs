@@ -264,6 +264,35 @@ impl Registry {
             .collect()
     }
 
+    /// The event types to subscribe the sender's endpoint to (PaymentKit's `enabled_events`):
+    /// every exact type, and every PaymentKit catalogue type a prefix pattern matches, sorted
+    /// and without repeats. A catch-all handler makes it `["*"]`.
+    ///
+    /// ```
+    /// # use webhook_core::Registry;
+    /// let registry = Registry::from_inventory()?;
+    /// println!("enabled_events: {:?}", registry.enabled_events());
+    /// # Ok::<(), webhook_core::RegistryError>(())
+    /// ```
+    #[must_use]
+    pub fn enabled_events(&self) -> Vec<&'static str> {
+        let mut events = Vec::new();
+        for registration in &self.handlers {
+            match Pattern::parse(registration.pattern) {
+                Some(Pattern::Any) => return vec!["*"],
+                Some(Pattern::Exact(exact)) => events.push(exact),
+                Some(Pattern::Prefix(prefix)) => events.extend(
+                    crate::paymentkit::event_types()
+                        .filter(|t| t.len() > prefix.len() && t.starts_with(prefix)),
+                ),
+                None => {}
+            }
+        }
+        events.sort_unstable();
+        events.dedup();
+        events
+    }
+
     /// The registrations, in dispatch order.
     pub(crate) fn registrations(&self) -> &[Registration] {
         &self.handlers
@@ -310,7 +339,12 @@ impl RegistryBuilder {
             }
         }
         self.handlers.sort_by(|a, b| {
-            (a.group(), a.path, a.location, a.pattern).cmp(&(b.group(), b.path, b.location, b.pattern))
+            (a.group(), a.path, a.location, a.pattern).cmp(&(
+                b.group(),
+                b.path,
+                b.location,
+                b.pattern,
+            ))
         });
         let mut seen: HashMap<(&str, &str), Location> = HashMap::new();
         for r in &self.handlers {
@@ -370,7 +404,10 @@ mod tests {
     }
 
     fn order(registry: &Registry, event_type: &str) -> Vec<&'static str> {
-        registry.handlers_for(event_type).map(Registration::path).collect()
+        registry
+            .handlers_for(event_type)
+            .map(Registration::path)
+            .collect()
     }
 
     #[test]
@@ -386,16 +423,28 @@ mod tests {
             .unwrap();
         assert_eq!(
             order(&registry, "customer.subscription.created"),
-            ["app::all", "app::short_prefix", "app::long_prefix", "app::a_exact", "app::z_exact"]
+            [
+                "app::all",
+                "app::short_prefix",
+                "app::long_prefix",
+                "app::a_exact",
+                "app::z_exact"
+            ]
         );
         assert_eq!(
             order(&registry, "customer.subscription.deleted"),
             ["app::all", "app::short_prefix", "app::long_prefix"]
         );
-        assert_eq!(order(&registry, "customer.created"), ["app::all", "app::short_prefix"]);
+        assert_eq!(
+            order(&registry, "customer.created"),
+            ["app::all", "app::short_prefix"]
+        );
         assert_eq!(order(&registry, "customer"), ["app::all"]);
         assert_eq!(order(&registry, "customers.created"), ["app::all"]);
-        assert_eq!(order(&registry, "invoice.paid"), ["app::all", "app::invoice"]);
+        assert_eq!(
+            order(&registry, "invoice.paid"),
+            ["app::all", "app::invoice"]
+        );
         assert!(registry.handles("anything"));
     }
 
@@ -405,7 +454,10 @@ mod tests {
             .register(reg("charge.dispute.*", "app::disputes", 1))
             .build()
             .unwrap();
-        assert_eq!(order(&registry, "charge.dispute.created"), ["app::disputes"]);
+        assert_eq!(
+            order(&registry, "charge.dispute.created"),
+            ["app::disputes"]
+        );
         assert!(order(&registry, "charge.dispute_foo.created").is_empty());
         assert!(order(&registry, "charge.dispute").is_empty());
         assert!(!registry.handles("charge.succeeded"));
@@ -444,13 +496,45 @@ mod tests {
     }
 
     #[test]
+    fn enabled_events_expand_prefixes_against_the_catalogue() {
+        let registry = Registry::builder()
+            .register(reg("invoice.paid", "app::a", 1))
+            .register(reg("customer.subscription.*", "app::b", 2))
+            .register(reg("issues.opened", "app::c", 3))
+            .register(reg("invoice.paid", "app::d", 4))
+            .build()
+            .unwrap();
+        let events = registry.enabled_events();
+        assert!(events.contains(&"customer.subscription.renewed"));
+        assert!(events.contains(&"issues.opened"));
+        assert_eq!(events.iter().filter(|e| **e == "invoice.paid").count(), 1);
+        assert!(events.iter().all(|e| !e.starts_with("customer.created")));
+        assert!(events.windows(2).all(|w| w[0] < w[1]));
+        let all = Registry::builder()
+            .register(reg("*", "app::all", 1))
+            .build()
+            .unwrap();
+        assert_eq!(all.enabled_events(), ["*"]);
+    }
+
+    #[test]
     fn lists_registered_handlers_in_order() {
         let registry = Registry::builder()
             .register(reg("invoice.paid", "app::b", 1))
             .register(reg("*", "app::a", 2))
             .build()
             .unwrap();
-        let listed: Vec<String> = registry.registered_events().iter().map(ToString::to_string).collect();
-        assert_eq!(listed, ["* -> app::a (x.rs:2:1)", "invoice.paid -> app::b (x.rs:1:1)"]);
+        let listed: Vec<String> = registry
+            .registered_events()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                "* -> app::a (x.rs:2:1)",
+                "invoice.paid -> app::b (x.rs:1:1)"
+            ]
+        );
     }
 }

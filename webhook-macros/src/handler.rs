@@ -1,7 +1,7 @@
 //! The annotated function: its signature is modelled and checked, its body kept opaque so a
 //! syntax error inside it cannot stop the expansion.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Delimiter, TokenStream, TokenTree};
 use quote::ToTokens;
 use syn::parse::{Parse, ParseStream};
 use syn::{Attribute, FnArg, ReturnType, Signature, Type, Visibility};
@@ -45,13 +45,14 @@ impl HandlerFn {
             errors.spanned(constness, "`#[on_event]` handlers cannot be `const fn`");
         }
         if sig.asyncness.is_none() {
-            errors.spanned(
-                sig.fn_token,
-                "`#[on_event]` handlers must be `async fn`: write `async fn`",
-            );
+            errors.spanned(sig.fn_token, "`#[on_event]` handlers must be `async fn`");
         }
         if let Some(unsafety) = &sig.unsafety {
-            errors.spanned(unsafety, "`#[on_event]` handlers cannot be `unsafe fn`");
+            errors.spanned(
+                unsafety,
+                "`#[on_event]` handlers cannot be `unsafe fn`: the receiver calls them with no \
+                 precondition to uphold",
+            );
         }
         if let Some(abi) = &sig.abi {
             errors.spanned(abi, "`#[on_event]` handlers cannot have an `extern` ABI");
@@ -59,10 +60,14 @@ impl HandlerFn {
         if !sig.generics.params.is_empty() {
             errors.spanned(
                 &sig.generics,
-                "`#[on_event]` handlers cannot be generic; register a concrete wrapper function instead",
+                "`#[on_event]` handlers cannot be generic; register a concrete wrapper function \
+                 instead",
             );
         } else if let Some(where_clause) = &sig.generics.where_clause {
-            errors.spanned(where_clause, "`#[on_event]` handlers cannot have a `where` clause");
+            errors.spanned(
+                where_clause,
+                "`#[on_event]` handlers cannot have a `where` clause",
+            );
         }
         if let Some(variadic) = &sig.variadic {
             errors.spanned(variadic, "`#[on_event]` handlers cannot be variadic");
@@ -72,13 +77,15 @@ impl HandlerFn {
             match input {
                 FnArg::Receiver(receiver) => errors.spanned(
                     receiver,
-                    "`#[on_event]` handlers cannot take `self`; annotate a free function",
+                    "`#[on_event]` handlers cannot take `self`: methods cannot be registered; \
+                     annotate a free function outside the `impl` block",
                 ),
                 FnArg::Typed(typed) => {
                     if let Type::ImplTrait(impl_trait) = &*typed.ty {
                         errors.spanned(
                             impl_trait,
-                            "`#[on_event]` handler arguments need a concrete type, such as `Event<PaymentIntent>`",
+                            "`#[on_event]` handler arguments need a concrete type, such as \
+                             `Event<PaymentIntent>`",
                         );
                     } else {
                         types.push(&*typed.ty);
@@ -89,15 +96,32 @@ impl HandlerFn {
         if sig.inputs.is_empty() {
             errors.push(syn::Error::new(
                 sig.paren_token.span.join(),
-                "`#[on_event]` handlers take the event as an argument, such as `event: Event<PaymentIntent>`",
+                "`#[on_event]` handlers take at least one argument, such as \
+                 `event: Event<PaymentIntent>`",
             ));
         }
         if let ReturnType::Default = sig.output {
-            errors.spanned(
-                &sig.ident,
-                "`#[on_event]` handlers must return `Result<(), E>`: add `-> Result<(), HandlerError>`",
-            );
+            // Under the closing parenthesis: where the return type goes.
+            errors.push(syn::Error::new(
+                sig.paren_token.span.close(),
+                "`#[on_event]` handlers must return `Result<(), E>`: add \
+                 `-> Result<(), HandlerError>`",
+            ));
+        }
+        let has_block = matches!(
+            self.body.clone().into_iter().next(),
+            Some(TokenTree::Group(group)) if group.delimiter() == Delimiter::Brace
+        );
+        if !has_block {
+            errors.spanned(&self.body, "`#[on_event]` handlers need a body");
         }
         types
+    }
+
+    /// The function as written, minus what rustc would report a second time: `const` on an
+    /// `async fn` is already one of our errors.
+    pub(crate) fn without_const(mut self) -> Self {
+        self.sig.constness = None;
+        self
     }
 }

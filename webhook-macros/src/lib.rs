@@ -34,9 +34,11 @@ use proc_macro::TokenStream;
 ///
 /// # Handler signature
 ///
-/// `async fn name(arg: A, ..) -> Result<(), E>` where every argument implements
-/// `webhook_core::FromDelivery` (`Event<T>`, `State<T>`, `Delivery`) and `E: Into<HandlerError>`.
-/// The function is emitted unchanged and stays callable (and unit-testable) as written.
+/// `async fn name(arg: A, ..) -> Result<(), E>`: one or more arguments, each a
+/// `webhook_core::FromDelivery` extractor (`Event<T>` with `T: DeserializeOwned`, `State<T>`,
+/// `Delivery`), and `E: Into<HandlerError>`. The future must be `Send`. The function is emitted
+/// unchanged and stays callable (and unit-testable) as written; several `#[on_event]` on one
+/// function register it under each pattern.
 ///
 /// # Options
 ///
@@ -46,9 +48,53 @@ use proc_macro::TokenStream;
 ///
 /// # Equivalent code without the macro
 ///
-/// A function `fn(Delivery) -> HandlerFuture` that extracts each argument and calls yours, and
-/// an `inventory::submit!` of a `webhook_core::Registration` naming it, the pattern, the
-/// function's path and its source location.
+/// ```ignore
+/// #[doc(hidden)]
+/// const _: () = {
+///     const __WEBHOOK_ARG0: __private::Arg<Event<PaymentIntent>> =
+///         __private::arg::<Event<PaymentIntent>>();
+///
+///     fn __webhook_call(delivery: Delivery) -> HandlerFuture {
+///         let arg0 = match (__WEBHOOK_ARG0.extract)(&delivery) {
+///             Ok(value) => value,
+///             Err(error) => return __private::fail(error),
+///         };
+///         __private::handle::<_, Result<(), HandlerError>>(fulfil(arg0))
+///     }
+///
+///     fn __webhook_check(resources: &Resources) -> Result<(), MissingState> {
+///         (__WEBHOOK_ARG0.check)(resources)
+///     }
+///
+///     inventory::submit! {
+///         Registration::new(
+///             "payment_intent.succeeded",
+///             concat!(module_path!(), "::fulfil"),
+///             Location::new(file!(), line!(), column!()),
+///             __webhook_call,
+///             __webhook_check,
+///         )
+///     }
+/// };
+/// ```
+///
+/// Every path goes through `webhook_core::__private` (or the `crate = path` given), so the
+/// expansion needs neither the prelude nor any import.
+///
+/// # Errors you may see
+///
+/// Mistakes in the attribute or the signature (not `async`, generic, `self`, no argument, no
+/// return type, an unknown event type, ...) are all reported in one compile, each under the
+/// offending token. Type mistakes are reported by rustc under the user's tokens:
+///
+/// * "`u32` cannot be an argument of an `#[on_event]` handler": under the argument's type;
+/// * "`#[on_event]` handlers must return `Result<(), E>` ...": under the return type;
+/// * "future cannot be sent between threads safely ... future returned by `name` is not
+///   `Send`": under the name, with the `.await` that holds the non-`Send` value.
+///
+/// On an associated function inside an `impl` block (no `self`, so the attribute cannot tell),
+/// rustc reports "`const` items in this context need a name" at the attribute: move the
+/// handler out of the `impl` into a free function.
 #[proc_macro_attribute]
 pub fn on_event(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::on_event(args.into(), item.into()).into()

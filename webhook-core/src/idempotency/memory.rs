@@ -8,9 +8,11 @@ use tokio::time::Instant;
 
 use super::{Claim, ClaimKey, IdempotencyStore, Lease, StoreError};
 
-/// Records per sweep interval: every this many claims, expired records are dropped, so memory is
-/// bounded by the retention period rather than by uptime.
-const SWEEP_EVERY: u64 = 1024;
+/// The fewest claims between two sweeps of expired records. A sweep visits every record, so
+/// the interval also grows with the number of records left after the last sweep: the sweeping
+/// costs O(1) per claim however large the store, and memory stays bounded by the records within
+/// the retention period (at most about twice them), not by uptime.
+const SWEEP_EVERY: usize = 1024;
 
 /// An idempotency store in this process's memory.
 ///
@@ -29,7 +31,10 @@ pub struct MemoryStore {
 #[derive(Debug, Default)]
 struct Inner {
     records: HashMap<(String, String, String), Record>,
-    claims: u64,
+    /// Claims since the last sweep.
+    claims: usize,
+    /// Claims between the last sweep and the next.
+    sweep_after: usize,
 }
 
 #[derive(Debug)]
@@ -90,11 +95,14 @@ fn holds(record: Option<&Record>, lease: &Lease) -> bool {
 
 impl IdempotencyStore for MemoryStore {
     async fn claim(&self, key: &ClaimKey<'_>, lease: Duration) -> Result<Claim, StoreError> {
+        key.validate()?;
         let now = Instant::now();
         let mut inner = self.lock();
         inner.claims += 1;
-        if inner.claims % SWEEP_EVERY == 0 {
+        if inner.claims >= inner.sweep_after.max(SWEEP_EVERY) {
             inner.records.retain(|_, record| !record.expired(now));
+            inner.claims = 0;
+            inner.sweep_after = inner.records.len();
         }
         let map_key = key_of(key.namespace, key.event_id, key.handler);
         if let Some(record) = inner.records.get(&map_key) {

@@ -17,13 +17,27 @@
 //! conformance suite (`webhook_core::test_util::conformance`, feature `test-util`) in your tests.
 
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "redis")]
+mod redis;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 
+use std::any::{Any, TypeId};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::{InvalidTableName, PostgresStore, PostgresStoreBuilder};
+#[cfg(feature = "redis")]
+pub use redis::{RedisStore, RedisStoreBuilder};
+#[cfg(feature = "sqlite")]
+pub use sqlite::{SqliteStore, SqliteStoreBuilder};
 
 use crate::handler::BoxError;
 
@@ -39,6 +53,63 @@ pub struct ClaimKey<'a> {
     pub handler: &'a str,
     /// The event type, recorded with the claim.
     pub event_type: &'a str,
+}
+
+/// The longest handler path a store accepts, in bytes.
+pub const MAX_HANDLER_LEN: usize = 1024;
+
+impl ClaimKey<'_> {
+    /// Checks that every part of the key can be stored and compared byte for byte, so two
+    /// different keys can never meet in a store (no truncation, no collation, no NUL bytes).
+    ///
+    /// Every store calls this before touching its backend. The rules: the event id as the
+    /// envelope checks it (1 to [`MAX_ID_LEN`](crate::MAX_ID_LEN) printable ASCII bytes, so a
+    /// 256-byte id is refused here rather than truncated by a database); the namespace 1 to 255
+    /// printable ASCII bytes; the event type 1 to 255 bytes and the handler path 1 to
+    /// [`MAX_HANDLER_LEN`] bytes, neither with control characters.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidKey`] naming the part that is refused.
+    pub fn validate(&self) -> Result<(), StoreError> {
+        fn printable_ascii(part: &str) -> bool {
+            !part.is_empty()
+                && part.len() <= crate::MAX_ID_LEN
+                && part.bytes().all(|b| (0x20..0x7f).contains(&b))
+        }
+        fn no_control(part: &str, max: usize) -> bool {
+            !part.is_empty() && part.len() <= max && !part.chars().any(char::is_control)
+        }
+        if !crate::envelope::valid_id(self.event_id) {
+            return Err(StoreError::InvalidKey(
+                "event id must be 1 to 255 printable ASCII characters",
+            ));
+        }
+        if !printable_ascii(self.namespace) {
+            return Err(StoreError::InvalidKey(
+                "namespace must be 1 to 255 printable ASCII characters",
+            ));
+        }
+        if !no_control(self.event_type, crate::MAX_ID_LEN) {
+            return Err(StoreError::InvalidKey(
+                "event type must be 1 to 255 bytes without control characters",
+            ));
+        }
+        if !no_control(self.handler, MAX_HANDLER_LEN) {
+            return Err(StoreError::InvalidKey(
+                "handler path must be 1 to 1024 bytes without control characters",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A duration in whole milliseconds for a store, capped at 100 years: "keep it practically
+/// forever" must not overflow a database interval or a Redis expiry.
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "redis"))]
+pub(crate) fn store_millis(duration: Duration) -> i64 {
+    const MAX_MILLIS: u128 = 100 * 366 * 24 * 60 * 60 * 1000;
+    // The cap keeps the value far inside i64.
+    i64::try_from(duration.as_millis().min(MAX_MILLIS)).unwrap_or(i64::MAX)
 }
 
 /// A held claim. Only the holder of the current token may complete, extend or release it.
@@ -190,9 +261,50 @@ pub trait IdempotencyStore: Send + Sync + 'static {
     /// Delete completed records past their retention and in-progress records whose lease
     /// expired; never a live lease. Returns how many records were deleted.
     fn purge_expired(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// The store's transactions, when it can run a handler's writes in the transaction that
+    /// records the handler's completion (effectively once; see [`TxBackend`]). `None` (the
+    /// default) for stores that cannot.
+    fn transactions(&self) -> Option<Arc<dyn TxBackend>> {
+        None
+    }
 }
 
-type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+/// A store's database transactions, for handlers that take a `Tx` argument.
+///
+/// The claim stays a lease; what changes is completion: the store begins a transaction before
+/// the handler runs, the handler writes through it, and the store records the completion in
+/// that same transaction (fenced by the lease token) and commits. Writes and record commit or
+/// roll back together, so a crash at any point leaves either both or neither.
+///
+/// Transactions are passed type-erased; [`TxBackend::transaction_type`] names the concrete
+/// type (such as `sqlx::Transaction<'static, sqlx::Postgres>`) so extractors can check, when
+/// the receiver is built, that they will get what they expect.
+pub trait TxBackend: Send + Sync + 'static {
+    /// The `TypeId` and name of the boxed transaction type [`TxBackend::begin`] returns.
+    fn transaction_type(&self) -> (TypeId, &'static str);
+
+    /// Begin a transaction for one handler run.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when no transaction can be started.
+    fn begin(&self) -> BoxFuture<'_, Result<Box<dyn Any + Send>, StoreError>>;
+
+    /// Record `lease`'s completion inside `transaction`, then commit it.
+    ///
+    /// # Errors
+    /// [`StoreError::LeaseLost`] (after rolling back) when `lease` no longer holds the claim;
+    /// [`StoreError::Unavailable`] when the commit fails.
+    fn commit_completed<'a>(
+        &'a self,
+        transaction: Box<dyn Any + Send>,
+        lease: &'a Lease,
+        retention: Duration,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+}
+
+/// A boxed future, as [`TxBackend`] returns.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// [`IdempotencyStore`] behind an object-safe interface, so a receiver is not generic over it.
 pub(crate) trait DynStore: Send + Sync {
@@ -209,6 +321,7 @@ pub(crate) trait DynStore: Send + Sync {
     fn release<'a>(&'a self, lease: &'a Lease) -> BoxFuture<'a, Result<(), StoreError>>;
     fn extend<'a>(&'a self, lease: &'a Lease, by: Duration)
         -> BoxFuture<'a, Result<(), StoreError>>;
+    fn transactions(&self) -> Option<Arc<dyn TxBackend>>;
 }
 
 impl<S: IdempotencyStore> DynStore for S {
@@ -238,5 +351,9 @@ impl<S: IdempotencyStore> DynStore for S {
         by: Duration,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(IdempotencyStore::extend(self, lease, by))
+    }
+
+    fn transactions(&self) -> Option<Arc<dyn TxBackend>> {
+        IdempotencyStore::transactions(self)
     }
 }

@@ -72,7 +72,7 @@ impl Timestamped<'_> {
 }
 
 /// The most comma-separated items a header may have, counting versions that are skipped.
-const MAX_ITEMS: usize = 4 * MAX_SIGNATURES;
+pub(crate) const MAX_ITEMS: usize = 4 * MAX_SIGNATURES;
 
 /// Parse `t=<digits>,v1=<64 hex>[,v1=..][,v0=..]`.
 ///
@@ -83,7 +83,7 @@ pub(crate) fn parse_timestamped<'a>(
     header: &'static str,
     value: &'a [u8],
 ) -> Result<Timestamped<'a>, VerifyError> {
-    if value.is_empty() || !value.iter().all(|b| b.is_ascii_graphic()) {
+    if value.is_empty() || !value.iter().all(u8::is_ascii_graphic) {
         return Err(VerifyError::MalformedHeader(header));
     }
     let mut parsed = Timestamped {
@@ -115,7 +115,7 @@ pub(crate) fn parse_timestamped<'a>(
                     return Err(VerifyError::TooManySignatures);
                 }
                 let mut signature = [0u8; 32];
-                if hex::decode_to_slice(value, &mut signature).is_ok() {
+                if decode_lower_hex(value, &mut signature) {
                     parsed.signatures[parsed.len] = signature;
                     parsed.len += 1;
                 }
@@ -131,6 +131,27 @@ pub(crate) fn parse_timestamped<'a>(
         return Err(VerifyError::NoSignature);
     }
     Ok(parsed)
+}
+
+/// Decode lowercase hex into `out`, which it must fill exactly.
+///
+/// Senders write lowercase, and the official verifiers (stripe-node, octokit) compare the hex
+/// text, so `ABC` does not match `abc` for them either; being as strict keeps every change to a
+/// signature's text a different signature.
+pub(crate) fn decode_lower_hex(text: &[u8], out: &mut [u8]) -> bool {
+    text.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        && hex::decode_to_slice(text, out).is_ok()
+}
+
+/// The value of header `name`, which the scheme needs.
+pub(crate) fn required<'a>(
+    headers: &'a http::HeaderMap,
+    name: &'static str,
+) -> Result<&'a [u8], VerifyError> {
+    headers
+        .get(name)
+        .map(http::HeaderValue::as_bytes)
+        .ok_or(VerifyError::MissingHeader(name))
 }
 
 /// Parse a Unix timestamp: 1 to 18 ASCII digits (no sign, no spaces, no suffix).
@@ -164,7 +185,10 @@ mod tests {
         let sig = "b".repeat(64);
         let cases: Vec<(String, VerifyError)> = vec![
             (String::new(), VerifyError::MalformedHeader(H)),
-            ("I'm not even a real signature header".into(), VerifyError::MalformedHeader(H)),
+            (
+                "I'm not even a real signature header".into(),
+                VerifyError::MalformedHeader(H),
+            ),
             ("t=".into(), VerifyError::MalformedTimestamp),
             (format!("v1={sig}"), VerifyError::MalformedTimestamp),
             ("t=1700000000".into(), VerifyError::NoSignature),
@@ -172,14 +196,36 @@ mod tests {
             ("t=1700000000,v9=abc".into(), VerifyError::NoSignature),
             ("t=1700000000,v1=".into(), VerifyError::NoSignature),
             ("t=1700000000,v1=abcd".into(), VerifyError::NoSignature),
-            (format!("t=1700000000,v1={}", "g".repeat(64)), VerifyError::NoSignature),
-            (format!("t=1700000000abc,v1={sig}"), VerifyError::MalformedTimestamp),
+            (
+                format!("t=1700000000,v1={}", "g".repeat(64)),
+                VerifyError::NoSignature,
+            ),
+            (
+                format!("t=1700000000,v1={}", "B".repeat(64)),
+                VerifyError::NoSignature,
+            ),
+            (
+                format!("t=1700000000abc,v1={sig}"),
+                VerifyError::MalformedTimestamp,
+            ),
             (format!("t=-5,v1={sig}"), VerifyError::MalformedTimestamp),
             (format!("t=1,t=2,v1={sig}"), VerifyError::MalformedTimestamp),
-            (format!("t=99999999999999999999,v1={sig}"), VerifyError::MalformedTimestamp),
-            (format!("t=1700000000, v1={sig}"), VerifyError::MalformedHeader(H)),
-            (format!("t=1700000000,,v1={sig}"), VerifyError::MalformedHeader(H)),
-            (format!("t=1700000000,=x,v1={sig}"), VerifyError::MalformedHeader(H)),
+            (
+                format!("t=99999999999999999999,v1={sig}"),
+                VerifyError::MalformedTimestamp,
+            ),
+            (
+                format!("t=1700000000, v1={sig}"),
+                VerifyError::MalformedHeader(H),
+            ),
+            (
+                format!("t=1700000000,,v1={sig}"),
+                VerifyError::MalformedHeader(H),
+            ),
+            (
+                format!("t=1700000000,=x,v1={sig}"),
+                VerifyError::MalformedHeader(H),
+            ),
         ];
         for (value, expected) in cases {
             assert_eq!(

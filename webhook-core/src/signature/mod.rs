@@ -9,8 +9,13 @@
 //! versions are skipped, at most [`MAX_SIGNATURES`] signatures are examined, and timestamps
 //! outside the tolerance are rejected in both directions.
 
+mod canonical;
+mod component;
+mod github;
 mod header;
 mod paymentkit;
+mod standard;
+mod stripe;
 
 use std::fmt;
 use std::sync::Arc;
@@ -20,7 +25,15 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method};
 
 use crate::clock::{Clock, SharedClock, SystemClock};
 
+pub use canonical::stable_stringify;
+pub use component::{
+    ComponentKey, ComponentSigningKey, PaymentKitComponent, PaymentKitComponentV0,
+};
+pub use github::{GitHub, GitHubSigningKey};
+pub use header::HmacKey;
 pub use paymentkit::PaymentKit;
+pub use standard::{StandardWebhooks, StandardWebhooksKey, StandardWebhooksSigningKey};
+pub use stripe::Stripe;
 
 /// The most signatures one request may carry; a header with more is rejected before any MAC
 /// is computed, so a request cannot make the verifier do unbounded work.

@@ -126,7 +126,7 @@ mod tests {
     fn verifier(secrets: &[&str], now: i64) -> Verifier {
         secrets
             .iter()
-            .fold(Verifier::builder(PaymentKit), |b, s| b.secret(s))
+            .fold(Verifier::builder(PaymentKit), crate::signature::VerifierBuilder::secret)
             .clock(ManualClock::new(now))
             .build()
             .unwrap()

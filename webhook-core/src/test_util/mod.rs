@@ -1,5 +1,7 @@
 //! Helpers for tests: signed deliveries for any scheme. Enabled by the `test-util` feature.
 
+pub mod conformance;
+
 use std::sync::Arc;
 
 use bytes::Bytes;

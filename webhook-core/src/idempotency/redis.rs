@@ -1,0 +1,425 @@
+//! The Redis store: leases in Redis keys with expiries; at least once.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{Client, Script};
+use tokio::sync::OnceCell;
+
+use super::{store_millis, Claim, ClaimKey, IdempotencyStore, Lease, StoreError};
+
+/// The default key prefix.
+const DEFAULT_PREFIX: &str = "webhook:idem";
+
+/// The default time limit of one store operation, as the receiver's default store timeout.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Records are `p|<token>|<event type>` while in progress and `c||<event type>` once
+/// completed. Tokens are hex, so the first two `|` delimit them; the event type is the rest.
+const IN_PROGRESS: &str = "p";
+const COMPLETED: &str = "c";
+
+/// Marks the record completed and gives it the retention as its expiry, if `ARGV[1]` is the
+/// current token.
+const COMPLETE_SCRIPT: &str = r"
+local v = redis.call('GET', KEYS[1])
+local held = 'p|' .. ARGV[1] .. '|'
+if v and string.sub(v, 1, #held) == held then
+  redis.call('SET', KEYS[1], 'c||' .. string.sub(v, #held + 1), 'PX', ARGV[2])
+  return 1
+end
+return 0
+";
+
+/// Deletes the record if `ARGV[1]` is the current token.
+const RELEASE_SCRIPT: &str = r"
+local v = redis.call('GET', KEYS[1])
+local held = 'p|' .. ARGV[1] .. '|'
+if v and string.sub(v, 1, #held) == held then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
+";
+
+/// Sets the lease's expiry to `ARGV[2]` ms from now if `ARGV[1]` is the current token.
+const EXTEND_SCRIPT: &str = r"
+local v = redis.call('GET', KEYS[1])
+local held = 'p|' .. ARGV[1] .. '|'
+if v and string.sub(v, 1, #held) == held then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+";
+
+/// An idempotency store in Redis (or a Redis-compatible server such as Valkey).
+///
+/// **Guarantee**: at least once, with concurrent duplicates suppressed. A claim is a single
+/// `SET key value NX PX <lease>`, so two deliveries in flight at the same time never both run
+/// a handler, and an abandoned lease ends by itself when the key expires (on the Redis
+/// server's clock). `complete`, `release` and `extend` are Lua scripts that act only when the
+/// lease's token is still the one recorded; a completed record is kept with an expiry of the
+/// retention period, so no purge job is needed ([`purge_expired`] does nothing).
+///
+/// Redis is not a durable store: a server without persistence (or with `appendfsync
+/// everysec` losing its last second), a restart, a failover to a replica that had not
+/// received the write, an eviction under `maxmemory`, or a `FLUSHALL` forgets claims and
+/// completions, and the sender's next retry then runs the handler again. Handlers must
+/// therefore be idempotent on their own business keys; use the PostgreSQL or SQLite store
+/// when a duplicate run is not acceptable. Configure the server with `maxmemory-policy
+/// noeviction` (or a `volatile-*` policy that leaves these keys alone) and AOF persistence.
+///
+/// Keys are `<prefix>:<len>:<namespace>:<len>:<event id>:<len>:<handler>`: every part is
+/// length-prefixed, so different (namespace, event id, handler) tuples never share a key
+/// whatever characters they contain. The connection reconnects by itself after an outage;
+/// while the server is unreachable every operation fails with [`StoreError::Unavailable`]
+/// within the store's timeout.
+///
+/// ```no_run
+/// use webhook_core::RedisStore;
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let store = RedisStore::builder()
+///     .prefix("myapp:webhooks")
+///     .connect("redis://127.0.0.1:6379")
+///     .await?;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// [`purge_expired`]: IdempotencyStore::purge_expired
+#[derive(Clone)]
+pub struct RedisStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: Client,
+    connection: OnceCell<ConnectionManager>,
+    prefix: String,
+    timeout: Duration,
+    complete: Script,
+    release: Script,
+    extend: Script,
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Not the client: its connection info may hold a password.
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.inner.prefix)
+            .field("timeout", &self.inner.timeout)
+            .field("connected", &self.inner.connection.initialized())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Options for a [`RedisStore`], from [`RedisStore::builder`].
+#[derive(Debug, Clone)]
+pub struct RedisStoreBuilder {
+    prefix: String,
+    timeout: Duration,
+}
+
+impl Default for RedisStoreBuilder {
+    fn default() -> Self {
+        Self {
+            prefix: DEFAULT_PREFIX.to_owned(),
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+}
+
+impl RedisStoreBuilder {
+    /// The prefix of every key (default `webhook:idem`). Give each application its own when
+    /// they share a Redis database.
+    #[must_use]
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// How long one store operation may take, connecting included, before it fails with
+    /// [`StoreError::Unavailable`] (default 2 s). Keep it below the receiver's store timeout.
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Connects to the server at `url` (`redis://[:password@]host:port[/db]`; `rediss://`
+    /// when the `redis` crate's TLS features are enabled).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the URL is invalid or the server cannot be reached
+    /// within the timeout.
+    pub async fn connect(self, url: &str) -> Result<RedisStore, StoreError> {
+        let store = self.open(url)?;
+        store.within(store.connection()).await?;
+        Ok(store)
+    }
+
+    /// A store for the server at `url` that connects on first use (and again after each
+    /// failed attempt). Until the server is reachable every operation fails with
+    /// [`StoreError::Unavailable`].
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the URL is invalid.
+    pub fn open(self, url: &str) -> Result<RedisStore, StoreError> {
+        let client = Client::open(url).map_err(StoreError::unavailable)?;
+        Ok(self.with_client(client))
+    }
+
+    /// A store using a configured client (TLS, authentication, RESP3, ...). Connects on first
+    /// use.
+    #[must_use]
+    pub fn with_client(self, client: Client) -> RedisStore {
+        RedisStore {
+            inner: Arc::new(Inner {
+                client,
+                connection: OnceCell::new(),
+                prefix: self.prefix,
+                timeout: self.timeout,
+                complete: Script::new(COMPLETE_SCRIPT),
+                release: Script::new(RELEASE_SCRIPT),
+                extend: Script::new(EXTEND_SCRIPT),
+            }),
+        }
+    }
+}
+
+impl RedisStore {
+    /// Connects to `url` with default options; see [`RedisStoreBuilder::connect`].
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the server cannot be reached.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::builder().connect(url).await
+    }
+
+    /// A store for `url` with default options that connects on first use; see
+    /// [`RedisStoreBuilder::open`].
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the URL is invalid.
+    pub fn open(url: &str) -> Result<Self, StoreError> {
+        Self::builder().open(url)
+    }
+
+    /// Options: key prefix and timeout.
+    #[must_use]
+    pub fn builder() -> RedisStoreBuilder {
+        RedisStoreBuilder::default()
+    }
+
+    /// The key prefix.
+    #[must_use]
+    pub fn prefix(&self) -> &str {
+        &self.inner.prefix
+    }
+
+    /// The Redis key holding the record of (namespace, event id, handler), for operations
+    /// tooling (inspecting or deleting a record by hand).
+    #[must_use]
+    pub fn record_key(&self, namespace: &str, event_id: &str, handler: &str) -> String {
+        format!(
+            "{}:{}:{namespace}:{}:{event_id}:{}:{handler}",
+            self.inner.prefix,
+            namespace.len(),
+            event_id.len(),
+            handler.len()
+        )
+    }
+
+    fn lease_key(&self, lease: &Lease) -> String {
+        self.record_key(lease.namespace(), lease.event_id(), lease.handler())
+    }
+
+    /// The shared connection, opened on first use. A failed attempt leaves the cell empty, so
+    /// the next operation tries again.
+    async fn connection(&self) -> Result<ConnectionManager, StoreError> {
+        let inner = &*self.inner;
+        let connection = inner
+            .connection
+            .get_or_try_init(|| {
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(inner.timeout)
+                    .set_response_timeout(inner.timeout)
+                    .set_number_of_retries(1);
+                ConnectionManager::new_with_config(inner.client.clone(), config)
+            })
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(connection.clone())
+    }
+
+    /// Runs a whole operation, connecting included, within the store's timeout.
+    async fn within<T>(
+        &self,
+        op: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        tokio::time::timeout(self.inner.timeout, op)
+            .await
+            .unwrap_or_else(|elapsed| Err(StoreError::unavailable(elapsed)))
+    }
+
+    /// Runs a token-checked script; `true` when it acted.
+    async fn run_script(
+        &self,
+        script: &Script,
+        lease: &Lease,
+        millis: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        self.within(async {
+            let mut connection = self.connection().await?;
+            let mut invocation = script.key(self.lease_key(lease));
+            invocation.arg(lease.token());
+            if let Some(millis) = millis {
+                invocation.arg(millis);
+            }
+            let acted: i64 = invocation
+                .invoke_async(&mut connection)
+                .await
+                .map_err(StoreError::unavailable)?;
+            Ok(acted == 1)
+        })
+        .await
+    }
+
+    async fn claim_within(&self, key: &ClaimKey<'_>, lease: Duration) -> Result<Claim, StoreError> {
+        let mut connection = self.connection().await?;
+        let redis_key = self.record_key(key.namespace, key.event_id, key.handler);
+        let token = Lease::new_token();
+        let record = format!("{IN_PROGRESS}|{token}|{}", key.event_type);
+        // PX must be positive.
+        let lease_ms = store_millis(lease).max(1);
+        // The key can vanish between the failed SET and the read (expiry, release); a few
+        // rounds settle it. Past them, report a short wait: the sender retries, nothing runs
+        // twice.
+        for _ in 0..4 {
+            let set: Option<String> = redis::cmd("SET")
+                .arg(&redis_key)
+                .arg(&record)
+                .arg("NX")
+                .arg("PX")
+                .arg(lease_ms)
+                .query_async(&mut connection)
+                .await
+                .map_err(StoreError::unavailable)?;
+            if set.is_some() {
+                return Ok(Claim::Acquired(Lease::new(key, token)));
+            }
+            let (existing, ttl_ms): (Option<String>, i64) = redis::pipe()
+                .atomic()
+                .get(&redis_key)
+                .pttl(&redis_key)
+                .query_async(&mut connection)
+                .await
+                .map_err(StoreError::unavailable)?;
+            let Some(existing) = existing else {
+                continue;
+            };
+            let mut parts = existing.splitn(3, '|');
+            let (Some(state), Some(_token), Some(recorded_type)) =
+                (parts.next(), parts.next(), parts.next())
+            else {
+                return Err(StoreError::unavailable(
+                    "unrecognized idempotency record in redis",
+                ));
+            };
+            if recorded_type != key.event_type {
+                return Ok(Claim::Conflict {
+                    recorded_type: recorded_type.to_owned(),
+                });
+            }
+            return match state {
+                COMPLETED => Ok(Claim::Completed),
+                IN_PROGRESS => {
+                    // -1 (no expiry) cannot happen for records written here; fall back to the
+                    // lease rather than to zero.
+                    let retry_after = u64::try_from(ttl_ms)
+                        .map(Duration::from_millis)
+                        .unwrap_or(lease);
+                    Ok(Claim::InProgress { retry_after })
+                }
+                _ => Err(StoreError::unavailable(
+                    "unrecognized idempotency record in redis",
+                )),
+            };
+        }
+        Ok(Claim::InProgress {
+            retry_after: Duration::from_secs(1),
+        })
+    }
+}
+
+impl IdempotencyStore for RedisStore {
+    async fn claim(&self, key: &ClaimKey<'_>, lease: Duration) -> Result<Claim, StoreError> {
+        key.validate()?;
+        self.within(self.claim_within(key, lease)).await
+    }
+
+    async fn complete(&self, lease: &Lease, retention: Duration) -> Result<(), StoreError> {
+        let millis = store_millis(retention).max(1);
+        if self
+            .run_script(&self.inner.complete, lease, Some(millis))
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(StoreError::LeaseLost)
+        }
+    }
+
+    async fn release(&self, lease: &Lease) -> Result<(), StoreError> {
+        self.run_script(&self.inner.release, lease, None).await?;
+        Ok(())
+    }
+
+    async fn extend(&self, lease: &Lease, by: Duration) -> Result<(), StoreError> {
+        let millis = store_millis(by).max(1);
+        if self
+            .run_script(&self.inner.extend, lease, Some(millis))
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(StoreError::LeaseLost)
+        }
+    }
+
+    /// Redis deletes expired records itself: nothing to do.
+    async fn purge_expired(&self) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_of_different_tuples_never_collide() {
+        let store = RedisStore::open("redis://127.0.0.1:1").unwrap();
+        let a = store.record_key("ns", "a:1:b", "h");
+        let b = store.record_key("ns:1:a", "b", "h");
+        let c = store.record_key("ns", "a", "1:b:1:h");
+        assert_ne!(a, b);
+        assert_ne!(a, c);
+        assert_ne!(b, c);
+        assert_eq!(
+            store.record_key("default", "evt_1", "app::fulfil"),
+            "webhook:idem:7:default:5:evt_1:11:app::fulfil"
+        );
+    }
+
+    #[test]
+    fn debug_does_not_show_the_url() {
+        let store = RedisStore::open("redis://:hunter2secret@127.0.0.1:1").unwrap();
+        assert!(!format!("{store:?}").contains("hunter2secret"));
+    }
+}

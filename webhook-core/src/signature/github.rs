@@ -1,0 +1,232 @@
+//! GitHub: `X-Hub-Signature-256: sha256=<hex>` over the raw body, no timestamp.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use hmac::{Hmac, Mac};
+use http::{HeaderName, HeaderValue};
+use serde::Deserialize;
+use sha1::Sha1;
+
+use super::header::{decode_lower_hex, matches_any, required, HmacKey};
+use super::{
+    Freshness, Scheme, SecretError, SignError, SignedRequest, Unsigned, Verified, VerifyError,
+    MAX_SIGNATURES,
+};
+use crate::envelope::valid_id;
+
+const SIGNATURE: &str = "x-hub-signature-256";
+const LEGACY_SIGNATURE: &str = "x-hub-signature";
+const DELIVERY: &str = "x-github-delivery";
+const EVENT: &str = "x-github-event";
+const PREFIX: &[u8] = b"sha256=";
+
+/// GitHub's webhook signature (signing.md section 4).
+///
+/// `X-Hub-Signature-256: sha256=<hex(HMAC-SHA256(key = secret text, raw body))>`. The legacy
+/// SHA-1 header `X-Hub-Signature` is never accepted (it is only sent, by [`Scheme::sign`], so
+/// deliveries look like GitHub's).
+///
+/// [`Verified::id`] is `X-GitHub-Delivery` (required) and [`Verified::event_type`] is
+/// `X-GitHub-Event`, followed by `.` and the body's top-level string `action` when there is
+/// one: an `issues` delivery with `"action":"opened"` has type `issues.opened`, a `ping` has
+/// type `ping`.
+///
+/// # Replay
+///
+/// GitHub signs no timestamp, so the tolerance window does not apply and a captured delivery
+/// stays valid forever. Worse, the signature covers only the body: `X-GitHub-Delivery` and
+/// `X-GitHub-Event` are not authenticated, so a captured body can be sent again under a new
+/// delivery id. The idempotency record of a delivery id is therefore the only replay barrier,
+/// and only for the same id and only for as long as it is retained. Handlers for GitHub events
+/// should be idempotent on their own business keys (the issue, the commit) as well.
+///
+/// ```
+/// use webhook_core::signature::{GitHub, Verifier};
+///
+/// let verifier = Verifier::builder(GitHub).secret("It's a Secret to Everybody").build()?;
+/// # Ok::<(), webhook_core::signature::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GitHub;
+
+/// A GitHub signing key: the secret's HMAC-SHA256 key and, for the legacy header, its
+/// HMAC-SHA1 key.
+#[derive(Clone)]
+pub struct GitHubSigningKey {
+    sha256: HmacKey,
+    sha1: Hmac<Sha1>,
+}
+
+impl fmt::Debug for GitHubSigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("GitHubSigningKey(..)")
+    }
+}
+
+impl Scheme for GitHub {
+    type Key = HmacKey;
+    type SigningKey = GitHubSigningKey;
+
+    fn name(&self) -> &'static str {
+        "github"
+    }
+
+    fn parse_key(&self, secret: &str) -> Result<HmacKey, SecretError> {
+        HmacKey::new(secret.as_bytes())
+    }
+
+    fn parse_signing_key(&self, secret: &str) -> Result<GitHubSigningKey, SecretError> {
+        Ok(GitHubSigningKey {
+            sha256: HmacKey::new(secret.as_bytes())?,
+            sha1: Hmac::<Sha1>::new_from_slice(secret.as_bytes())
+                .map_err(|_| SecretError::Format("unusable HMAC key"))?,
+        })
+    }
+
+    fn verify(
+        &self,
+        keys: &[HmacKey],
+        request: &SignedRequest<'_>,
+        _freshness: Freshness,
+    ) -> Result<Verified, VerifyError> {
+        let signatures = parse_signatures(request)?;
+        let delivery = std::str::from_utf8(required(request.headers, DELIVERY)?)
+            .ok()
+            .filter(|id| valid_id(id))
+            .ok_or(VerifyError::MalformedHeader(DELIVERY))?;
+        let event = std::str::from_utf8(required(request.headers, EVENT)?)
+            .ok()
+            .filter(|event| valid_event(event))
+            .ok_or(VerifyError::MalformedHeader(EVENT))?;
+
+        let mut matched = false;
+        for key in keys {
+            matched |= matches_any(&key.tag(&[request.body]), signatures.as_slice());
+        }
+        if !matched {
+            return Err(VerifyError::Mismatch);
+        }
+        // Only now, with the body authenticated, is it looked into.
+        let event_type = match action(request.body) {
+            Some(action) => format!("{event}.{action}"),
+            None => event.to_owned(),
+        };
+        Ok(Verified {
+            id: Some(delivery.to_owned()),
+            event_type: Some(event_type),
+            timestamp: None,
+        })
+    }
+
+    fn sign(
+        &self,
+        key: &GitHubSigningKey,
+        unsigned: &Unsigned<'_>,
+    ) -> Result<Vec<(HeaderName, HeaderValue)>, SignError> {
+        if !valid_id(unsigned.id) {
+            return Err(SignError::Invalid(
+                "delivery id must be 1 to 255 printable ASCII characters",
+            ));
+        }
+        let event = unsigned
+            .event_type
+            .split_once('.')
+            .map_or(unsigned.event_type, |(event, _)| event);
+        if !valid_event(event) {
+            return Err(SignError::Invalid("event name must be visible ASCII"));
+        }
+        let mut sha1 = key.sha1.clone();
+        sha1.update(unsigned.body);
+        let value = |text: &str| {
+            HeaderValue::from_str(text).map_err(|_| SignError::Invalid("header value"))
+        };
+        Ok(vec![
+            (
+                HeaderName::from_static(SIGNATURE),
+                value(&format!(
+                    "sha256={}",
+                    hex::encode(key.sha256.tag(&[unsigned.body]))
+                ))?,
+            ),
+            (
+                HeaderName::from_static(LEGACY_SIGNATURE),
+                value(&format!(
+                    "sha1={}",
+                    hex::encode(sha1.finalize().into_bytes())
+                ))?,
+            ),
+            (HeaderName::from_static(DELIVERY), value(unsigned.id)?),
+            (HeaderName::from_static(EVENT), value(event)?),
+        ])
+    }
+}
+
+/// Every `X-Hub-Signature-256` value (GitHub sends one; a proxy may repeat the header).
+fn parse_signatures(request: &SignedRequest<'_>) -> Result<Vec<[u8; 32]>, VerifyError> {
+    let mut signatures = Vec::new();
+    for value in request.headers.get_all(SIGNATURE) {
+        if signatures.len() == MAX_SIGNATURES {
+            return Err(VerifyError::TooManySignatures);
+        }
+        let hex = value
+            .as_bytes()
+            .strip_prefix(PREFIX)
+            .ok_or(VerifyError::MalformedHeader(SIGNATURE))?;
+        let mut signature = [0u8; 32];
+        if !decode_lower_hex(hex, &mut signature) {
+            return Err(VerifyError::MalformedHeader(SIGNATURE));
+        }
+        signatures.push(signature);
+    }
+    if signatures.is_empty() {
+        return Err(VerifyError::MissingHeader(SIGNATURE));
+    }
+    Ok(signatures)
+}
+
+/// GitHub event names are short words such as `pull_request`; a `.` would blur the line between
+/// the event and its action.
+fn valid_event(event: &str) -> bool {
+    !event.is_empty()
+        && event.len() <= 64
+        && event.bytes().all(|b| b.is_ascii_graphic() && b != b'.')
+}
+
+#[derive(Deserialize)]
+struct ActionOnly<'a> {
+    #[serde(borrow, default)]
+    action: Option<Cow<'a, str>>,
+}
+
+/// The top-level string `action` of a JSON object body, if it has one. Everything else in the
+/// body is skipped without being built.
+fn action(body: &[u8]) -> Option<Cow<'_, str>> {
+    // serde would also read a struct from an array; only an object has a top-level field.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return None;
+    }
+    serde_json::from_slice::<ActionOnly<'_>>(body).ok()?.action
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn action_is_read_only_from_top_level_strings() {
+        assert_eq!(
+            action(br#"{"action":"opened","issue":{"action":"x"}}"#).as_deref(),
+            Some("opened")
+        );
+        assert_eq!(action(br#"{"issue":{"action":"x"}}"#), None);
+        assert_eq!(action(br#"{"action":1}"#), None);
+        assert_eq!(action(br#"["opened"]"#), None);
+        assert_eq!(
+            action(br#"{"action":"re\u006fpened"}"#).as_deref(),
+            Some("reopened")
+        );
+        assert_eq!(action(b"not json"), None);
+        assert_eq!(action(b""), None);
+    }
+}
