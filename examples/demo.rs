@@ -10,8 +10,12 @@
 //! a forged signature and a stale timestamp, and prints what happened to each. It exits
 //! non-zero if any answer differs from the pinned policy, so CI runs it as a smoke test.
 //!
+//! Idempotency records are kept in a SQLite file, created on first run, so a restarted demo
+//! still knows which events it handled.
+//!
 //! Environment: `WEBHOOK_SECRET` (default: the embedded demo secret), `DEMO_ADDR` for `--serve`
-//! (default `127.0.0.1:3000`).
+//! (default `127.0.0.1:3000`), `DEMO_DB` (default `webhook-demo.sqlite3` in the working
+//! directory), `DEMO_STORE=memory` for an in-memory store instead.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -27,7 +31,7 @@ use webhook_core::paymentkit::{CheckoutSession, PaymentIntent, Subscription};
 use webhook_core::signature::{PaymentKit, Verifier};
 use webhook_core::test_util::TestSender;
 use webhook_core::{
-    on_event, Clock, Event, HandlerError, MemoryStore, Receiver, State, SystemClock,
+    on_event, Clock, Event, HandlerError, MemoryStore, Receiver, SqliteStore, State, SystemClock,
 };
 
 /// Demo only: real deployments read the secret PaymentKit gave the endpoint from configuration.
@@ -185,12 +189,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .init();
     let serve_mode = std::env::args().any(|arg| arg == "--serve");
     let secret = std::env::var("WEBHOOK_SECRET").unwrap_or_else(|_| DEMO_SECRET.to_owned());
+    let db = std::env::var("DEMO_DB").unwrap_or_else(|_| "webhook-demo.sqlite3".to_owned());
     let journal = Journal::default();
-    let receiver = Receiver::builder()
+    let builder = Receiver::builder()
         .verifier(Verifier::builder(PaymentKit).secret(&secret).build()?)
-        .store(MemoryStore::new())
-        .state(journal.clone())
-        .build()?;
+        .state(journal.clone());
+    // `DEMO_STORE=memory` keeps nothing on disk (the HTTP benchmark uses it).
+    let receiver = match std::env::var("DEMO_STORE").as_deref() {
+        Ok("memory") => builder.store(MemoryStore::new()).build()?,
+        _ => builder.store(SqliteStore::open(&db).await?).build()?,
+    };
 
     println!("Registered handlers:");
     for handler in receiver.registry().registered_events() {
@@ -210,7 +218,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     let addr = listener.local_addr()?;
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    // `Server` cuts off clients that never finish their request head, and drains in-flight
+    // deliveries on shutdown.
+    let server = tokio::spawn(webhook_axum::Server::new(listener, app).run_until(async {
+        let _ = stopped.await;
+    }));
 
     if serve_mode {
         println!("Serving PaymentKit webhooks at http://{addr}{PATH}");
@@ -220,11 +233,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
         println!("Press Ctrl-C to stop.");
         tokio::signal::ctrl_c().await?;
+        let _ = stop.send(());
+        server.await??;
         return Ok(());
     }
 
     let ok = self_test(addr, &secret, &journal).await?;
-    server.abort();
+    let _ = stop.send(());
+    server.await??;
     if ok {
         Ok(())
     } else {
@@ -242,37 +258,40 @@ async fn self_test(
     let forger = TestSender::new(PaymentKit, "whsec_not_the_real_secret")?.path(PATH);
     let now = SystemClock.unix_seconds();
 
+    // The store outlives the process (that is the point of it), so each self-test run sends
+    // events of its own.
+    let run = |id: &str| format!("{id}_{now}");
     let mut deliveries = Vec::new();
     for (id, event_type, object) in SAMPLES {
-        deliveries.push((
-            event_type.to_owned(),
-            sender.event(id, event_type, object),
-            StatusCode::OK,
-        ));
+        let delivery = sender.event(&run(id), event_type, object);
+        deliveries.push((event_type.to_owned(), delivery, StatusCode::OK, true));
     }
     let (id, event_type, object) = SAMPLES[6];
     deliveries.push((
         format!("duplicate of {event_type}"),
-        sender.event(id, event_type, object).at(now + 1),
+        sender.event(&run(id), event_type, object).at(now + 1),
         StatusCode::OK,
+        false,
     ));
     deliveries.push((
         "forged signature".to_owned(),
-        forger.event("evt_demo_forged", event_type, object),
+        forger.event(&run("evt_demo_forged"), event_type, object),
         StatusCode::UNAUTHORIZED,
+        false,
     ));
     deliveries.push((
         "stale timestamp".to_owned(),
         sender
-            .event("evt_demo_stale", event_type, object)
+            .event(&run("evt_demo_stale"), event_type, object)
             .at(now - 3600),
         StatusCode::UNAUTHORIZED,
+        false,
     ));
 
     println!("{:<38} {:<8} handler run", "delivery", "status");
     println!("{}", "-".repeat(100));
     let mut all_as_expected = true;
-    for (label, delivery, expected) in deliveries {
+    for (label, delivery, expected, should_run) in deliveries {
         let (mut parts, body) = delivery.request()?.into_parts();
         parts.uri = format!("http://{addr}{PATH}").parse()?;
         let response = client
@@ -281,17 +300,14 @@ async fn self_test(
         let status = response.status();
         response.into_body().collect().await?;
         let ran = journal.take();
+        let as_expected = status == expected && ran.is_empty() != should_run;
+        all_as_expected &= as_expected;
+        let mark = if as_expected { "" } else { "   <-- unexpected" };
         let ran = if ran.is_empty() {
             "(none)".to_owned()
         } else {
             ran.join(", ")
         };
-        let mark = if status == expected {
-            ""
-        } else {
-            "   <-- unexpected"
-        };
-        all_as_expected &= status == expected;
         println!("{label:<38} {:<8} {ran}{mark}", status.as_u16());
     }
     Ok(all_as_expected)

@@ -220,6 +220,10 @@ pub enum BuildError {
 pub type PauseHook =
     Arc<dyn Fn(&'static str) -> crate::idempotency::BoxFuture<'static, ()> + Send + Sync>;
 
+/// The pseudo-handler under which every event's type is recorded (see
+/// [`Receiver::dispatch`]). Not a valid Rust path, so it never names a real handler.
+pub const EVENT_TYPE_RECORD: &str = "#event-type";
+
 struct Inner {
     verifier: Verifier,
     registry: Registry,
@@ -338,6 +342,7 @@ impl Receiver {
             );
             return Ok(Receipt::default());
         }
+        self.record_event_type(&envelope).await?;
         let received_at = OffsetDateTime::now_utc();
         let mut receipt = Receipt::default();
         let mut failures = Vec::new();
@@ -396,6 +401,44 @@ impl Receiver {
         Ok(receipt)
     }
 
+    /// Record the event's type once per event (not only per handler), so an id delivered
+    /// again with another type is refused even when the new type's handlers never saw the id.
+    async fn record_event_type(&self, envelope: &Envelope) -> Result<(), ReceiveError> {
+        let inner = &*self.inner;
+        let key = ClaimKey {
+            namespace: &inner.namespace,
+            event_id: envelope.id(),
+            handler: EVENT_TYPE_RECORD,
+            event_type: envelope.event_type(),
+        };
+        let claim = self
+            .store_op(inner.store.claim(&key, inner.limits.lease))
+            .await
+            .map_err(|source| self.unavailable(source))?;
+        match claim {
+            Claim::Acquired(lease) => self
+                .store_op(inner.store.complete(&lease, inner.limits.retention))
+                .await
+                .or_else(|error| match error {
+                    // Another delivery of the same type recorded it meanwhile: same outcome.
+                    StoreError::LeaseLost => Ok(()),
+                    error => Err(self.unavailable(error)),
+                }),
+            // The store reports another type as a conflict in any state, so a live or
+            // completed record here has this event's type.
+            Claim::InProgress { .. } | Claim::Completed => Ok(()),
+            Claim::Conflict { recorded_type } => {
+                warn!(
+                    event_id = envelope.id(),
+                    event_type = envelope.event_type(),
+                    recorded_type,
+                    "event id reused with another type"
+                );
+                Err(ReceiveError::Conflict { recorded_type })
+            }
+        }
+    }
+
     /// Run one claimed handler to an outcome, keeping its lease alive, then complete or release
     /// the claim. `Ok(None)` when it completed, `Ok(Some(cause))` when it failed and its claim
     /// was released; `Err` only when the store failed.
@@ -438,6 +481,12 @@ impl Receiver {
                 let guarded = AssertUnwindSafe(future).catch_unwind();
                 let mut timed = pin!(tokio::time::timeout(inner.limits.handler_timeout, guarded));
                 let renew_every = inner.limits.lease / 3;
+                // A renewal runs beside the handler, never in its place: awaited in the loop
+                // body, a slow renewal would stop polling the handler (on SQLite, `extend`
+                // waits for the write lock that a `Tx` handler's own transaction holds), and
+                // the stalled handler would overrun its time limit.
+                let mut renewal: Option<crate::idempotency::BoxFuture<'_, Result<(), StoreError>>> =
+                    None;
                 loop {
                     tokio::select! {
                         biased;
@@ -447,10 +496,21 @@ impl Receiver {
                             Ok(Ok(Err(error))) => Outcome::Failed(error),
                             Ok(Ok(Ok(()))) => Outcome::Succeeded,
                         },
-                        () = tokio::time::sleep(renew_every) => {
-                            if let Err(error) = self.store_op(inner.store.extend(&lease, inner.limits.lease)).await {
+                        renewed = async {
+                            match renewal.as_mut() {
+                                Some(renewal) => renewal.await,
+                                None => std::future::pending().await,
+                            }
+                        }, if renewal.is_some() => {
+                            renewal = None;
+                            if let Err(error) = renewed {
                                 warn!(handler = registration.path(), %error, "could not renew lease");
                             }
+                        }
+                        () = tokio::time::sleep(renew_every), if renewal.is_none() => {
+                            renewal = Some(Box::pin(
+                                self.store_op(inner.store.extend(&lease, inner.limits.lease)),
+                            ));
                         }
                     }
                 }

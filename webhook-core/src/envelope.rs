@@ -289,7 +289,10 @@ mod tests {
     use super::*;
 
     fn parse(body: &str) -> Result<Envelope, EnvelopeError> {
-        Envelope::parse(Bytes::copy_from_slice(body.as_bytes()), &Verified::default())
+        Envelope::parse(
+            Bytes::copy_from_slice(body.as_bytes()),
+            &Verified::default(),
+        )
     }
 
     #[test]
@@ -322,17 +325,36 @@ mod tests {
                 r#"{"id":"e","type":"t","data":{"previous_attributes":{"object":1},"object":{"a":"}"}}}"#,
                 r#"{"a":"}"}"#,
             ),
-            (r#"{"id":"e","type":"t","data":{"obj\u0065ct":[1, 2]}}"#, "[1, 2]"),
+            (
+                r#"{"id":"e","type":"t","data":{"obj\u0065ct":[1, 2]}}"#,
+                "[1, 2]",
+            ),
             // No usable `object`: `data` itself is the object.
-            (r#"{"id":"e","type":"t","data":{"object":null,"b":2}}"#, r#"{"object":null,"b":2}"#),
-            (r#"{"id":"e","type":"t","data":{"object":1,"object":2}}"#, r#"{"object":1,"object":2}"#),
-            (r#"{"id":"e","type":"t","data":[{"object":1}]}"#, r#"[{"object":1}]"#),
+            (
+                r#"{"id":"e","type":"t","data":{"object":null,"b":2}}"#,
+                r#"{"object":null,"b":2}"#,
+            ),
+            (
+                r#"{"id":"e","type":"t","data":{"object":1,"object":2}}"#,
+                r#"{"object":1,"object":2}"#,
+            ),
+            (
+                r#"{"id":"e","type":"t","data":[{"object":1}]}"#,
+                r#"[{"object":1}]"#,
+            ),
             (r#"{"id":"e","type":"t","data":"text"}"#, r#""text""#),
-            (r#"{"id":"e","type":"t","data":null}"#, r#"{"id":"e","type":"t","data":null}"#),
+            (
+                r#"{"id":"e","type":"t","data":null}"#,
+                r#"{"id":"e","type":"t","data":null}"#,
+            ),
         ];
         for (body, object) in cases {
             let env = parse(body).unwrap();
-            assert_eq!(std::str::from_utf8(env.raw_object()).unwrap(), object, "{body}");
+            assert_eq!(
+                std::str::from_utf8(env.raw_object()).unwrap(),
+                object,
+                "{body}"
+            );
         }
         assert!(matches!(
             parse(r#"{"id":"e","type":"t","data":{"object":{"a":}}}"#),
@@ -347,7 +369,8 @@ mod tests {
             event_type: Some("issues.opened".into()),
             timestamp: None,
         };
-        let env = Envelope::parse(Bytes::from_static(br#"{"action":"opened"}"#), &verified).unwrap();
+        let env =
+            Envelope::parse(Bytes::from_static(br#"{"action":"opened"}"#), &verified).unwrap();
         assert_eq!(env.id(), "delivery-1");
         assert_eq!(env.event_type(), "issues.opened");
     }
@@ -365,13 +388,23 @@ mod tests {
             ("null", |e| matches!(e, EnvelopeError::Json(_))),
             ("\"evt\"", |e| matches!(e, EnvelopeError::Json(_))),
             ("{", |e| matches!(e, EnvelopeError::Json(_))),
-            (r#"{"id":5,"type":"a"}"#, |e| matches!(e, EnvelopeError::Json(_))),
-            (r#"{"id":"a","id":"b","type":"a"}"#, |e| matches!(e, EnvelopeError::Json(_))),
+            (r#"{"id":5,"type":"a"}"#, |e| {
+                matches!(e, EnvelopeError::Json(_))
+            }),
+            (r#"{"id":"a","id":"b","type":"a"}"#, |e| {
+                matches!(e, EnvelopeError::Json(_))
+            }),
             (r#"{"type":"a"}"#, |e| *e == EnvelopeError::MissingId),
             (r#"{"id":"a"}"#, |e| *e == EnvelopeError::MissingType),
-            (r#"{"id":"","type":"a"}"#, |e| *e == EnvelopeError::InvalidId),
-            (r#"{"id":"a\nb","type":"a"}"#, |e| *e == EnvelopeError::InvalidId),
-            (r#"{"id":"a","type":"a b"}"#, |e| *e == EnvelopeError::InvalidType),
+            (r#"{"id":"","type":"a"}"#, |e| {
+                *e == EnvelopeError::InvalidId
+            }),
+            (r#"{"id":"a\nb","type":"a"}"#, |e| {
+                *e == EnvelopeError::InvalidId
+            }),
+            (r#"{"id":"a","type":"a b"}"#, |e| {
+                *e == EnvelopeError::InvalidType
+            }),
             (&long_id, |e| *e == EnvelopeError::InvalidId),
             (r#"{"id":"a","type":"b","created_at":"yesterday"}"#, |e| {
                 *e == EnvelopeError::InvalidCreated
@@ -386,7 +419,10 @@ mod tests {
                 Ok(env) => assert_eq!(env.raw_object(), b"5", "{body:.40}"),
             }
         }
-        let invalid_utf8 = Envelope::parse(Bytes::from_static(b"{\"id\":\"\xff\"}"), &Verified::default());
+        let invalid_utf8 = Envelope::parse(
+            Bytes::from_static(b"{\"id\":\"\xff\"}"),
+            &Verified::default(),
+        );
         assert!(matches!(invalid_utf8, Err(EnvelopeError::Json(_))));
     }
 

@@ -102,14 +102,27 @@ fn decode<T: DeserializeOwned>(raw: &[u8]) -> Result<T, HandlerError> {
     }
     let mut de = serde_json::Deserializer::from_slice(raw);
     serde_path_to_error::deserialize(&mut de).map_err(|error| {
-        // The path says which field failed; the message never includes the payload.
+        // Path, kind and position only: serde's own message quotes the offending value, which
+        // is payload data and must not reach logs.
+        let inner = error.inner();
         HandlerError::permanent(format!(
-            "event object does not decode into `{}` at `{}`: {}",
+            "event object does not decode into `{}` at `{}`: {} error at line {}, column {}",
             std::any::type_name::<T>(),
             error.path(),
-            error.inner()
+            category(inner.classify()),
+            inner.line(),
+            inner.column(),
         ))
     })
+}
+
+fn category(category: serde_json::error::Category) -> &'static str {
+    match category {
+        serde_json::error::Category::Io => "i/o",
+        serde_json::error::Category::Syntax => "syntax",
+        serde_json::error::Category::Data => "type or value",
+        serde_json::error::Category::Eof => "end-of-input",
+    }
 }
 
 #[cfg(test)]
@@ -123,8 +136,20 @@ mod tests {
 
     #[test]
     fn decode_errors_name_the_failing_field() {
-        assert_eq!(decode::<Intent>(br#"{"amount":5,"x":[1]}"#).unwrap().amount, 5);
-        let error = decode::<Intent>(br#"{"amount":"5"}"#).unwrap_err().to_string();
-        assert!(error.contains("into `") && error.contains("at `amount`"), "{error}");
+        assert_eq!(
+            decode::<Intent>(br#"{"amount":5,"x":[1]}"#).unwrap().amount,
+            5
+        );
+        let error = decode::<Intent>(br#"{"amount":"5"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("into `") && error.contains("at `amount`"),
+            "{error}"
+        );
+        let secret = decode::<Intent>(br#"{"amount":"SECRET-VALUE"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(!secret.contains("SECRET-VALUE"), "payload echoed: {secret}");
     }
 }

@@ -60,10 +60,26 @@
 //! Every outcome is a [`Receipt`] or a [`ReceiveError`]; `webhook-axum` maps them to the status
 //! codes of the pinned policy (401, 400, 409, 422, 500, 503, or 200).
 //!
+//! # Handlers
+//!
+//! A handler is an `async fn` whose arguments are extractors ([`FromDelivery`]):
+//! [`Event<T>`] (the event with `data.object` decoded into `T`: a [`paymentkit`] type, your own
+//! `Deserialize` struct or `serde_json::Value`), [`State<T>`] (values given to the builder with
+//! [`with_state`](ReceiverBuilder::with_state), [`provide`](ReceiverBuilder::provide) or
+//! [`state`](ReceiverBuilder::state)), [`Delivery`] (id, type, arrival time, raw body) and, with
+//! the SQL stores, `Tx<DB>` (the store's transaction). It returns `Result<(), E>` with
+//! `E: Into<HandlerError>`; [`HandlerError::permanent`] marks a failure a retry cannot fix (it is
+//! still answered 500 and released, so a fixed deployment processes the sender's next retry).
+//! Patterns are exact types, dot-segment prefixes (`"customer.subscription.*"`) or `"*"`;
+//! several handlers per event run in the order documented on [`Registry`], each deduplicated on
+//! its own.
+//!
 //! # Guarantees
 //!
 //! A 2xx is only ever answered after every matching handler completed and its completion was
-//! recorded. What survives a crash depends on the store: see each store's documentation.
+//! recorded. What survives a crash depends on the store: see each store's documentation. A
+//! handler taking `Tx<DB>` gets exactly-once local writes: they commit in the same transaction
+//! as its completion record (see `Tx`).
 //!
 //! # Caveats
 //!
@@ -85,7 +101,7 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `macros` | yes | the `#[on_event]` attribute |
-//! | `test-util` | no | [`test_util`]: signed test deliveries |
+//! | `test-util` | no | `test_util`: signed test deliveries and the store conformance suite |
 //! | `sqlite` | no | `SqliteStore`: durable, one file, several processes on one machine |
 //! | `postgres` | no | `PostgresStore`: durable, shared by any number of instances |
 //! | `redis` | no | `RedisStore`: at least once, concurrent duplicates suppressed |
@@ -101,11 +117,11 @@ mod handler;
 pub mod idempotency;
 pub mod paymentkit;
 mod registry;
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-mod transaction;
 pub mod signature;
 #[cfg(feature = "test-util")]
 pub mod test_util;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod transaction;
 
 #[doc(hidden)]
 pub mod __private {
@@ -115,15 +131,17 @@ pub mod __private {
 mod private;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+#[cfg(feature = "test-util")]
+pub use dispatch::PauseHook;
 pub use dispatch::{
     BuildError, FailureCause, HandlerFailure, Limits, Receipt, ReceiveError, Receiver,
-    ReceiverBuilder,
+    ReceiverBuilder, EVENT_TYPE_RECORD,
 };
 pub use envelope::{Envelope, EnvelopeError, MAX_ID_LEN};
 pub use event::Event;
 pub use handler::{
-    BoxError, Delivery, ErrorKind, FromDelivery, FromRef, HandlerError, HandlerFuture, IntoHandlerResult,
-    MissingState, Resources, State,
+    BoxError, Delivery, ErrorKind, FromDelivery, FromRef, HandlerError, HandlerFuture,
+    IntoHandlerResult, MissingState, Resources, State,
 };
 pub use idempotency::{
     BoxFuture, Claim, ClaimKey, IdempotencyStore, Lease, MemoryStore, StoreError, TxBackend,
@@ -138,15 +156,15 @@ pub use idempotency::{RedisStore, RedisStoreBuilder};
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use idempotency::{SqliteStore, SqliteStoreBuilder};
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-#[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "postgres"))))]
-pub use transaction::{Tx, TxGuard};
+pub use registry::{
+    Location, RegisteredHandler, Registration, Registry, RegistryBuilder, RegistryError,
+};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 #[doc(hidden)]
 pub use sqlx;
-#[cfg(feature = "test-util")]
-pub use dispatch::PauseHook;
-pub use registry::{Location, RegisteredHandler, Registration, Registry, RegistryBuilder, RegistryError};
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "postgres"))))]
+pub use transaction::{Tx, TxGuard};
 
 #[cfg(feature = "macros")]
 #[cfg_attr(docsrs, doc(cfg(feature = "macros")))]

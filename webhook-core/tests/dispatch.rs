@@ -400,8 +400,8 @@ async fn a_cancelled_delivery_releases_its_claim() {
     assert!(released, "claims of a cancelled delivery must be released");
     assert_eq!(
         store.len(),
-        1,
-        "only the completed `log_all` record remains"
+        2,
+        "only the event's type record and the completed `log_all` remain"
     );
     receiver
         .receive(deliver("evt_cancel", "payment_intent.processing"))

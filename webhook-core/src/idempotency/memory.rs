@@ -1,5 +1,6 @@
 //! The in-memory store: one process, forgotten on restart.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -30,7 +31,8 @@ pub struct MemoryStore {
 
 #[derive(Debug, Default)]
 struct Inner {
-    records: HashMap<(String, String, String), Record>,
+    /// Keyed by [`key_of`].
+    records: HashMap<String, Record>,
     /// Claims since the last sweep.
     claims: usize,
     /// Claims between the last sweep and the next.
@@ -85,8 +87,17 @@ impl MemoryStore {
     }
 }
 
-fn key_of(namespace: &str, event_id: &str, handler: &str) -> (String, String, String) {
-    (namespace.to_owned(), event_id.to_owned(), handler.to_owned())
+fn key_of(namespace: &str, event_id: &str, handler: &str) -> String {
+    // One string rather than a tuple of three: one allocation and one hash per lookup. A
+    // claimed key's namespace and event id are printable ASCII and its handler path has no
+    // control characters (`ClaimKey::validate`), so NUL separators keep keys unambiguous.
+    let mut key = String::with_capacity(namespace.len() + event_id.len() + handler.len() + 2);
+    key.push_str(namespace);
+    key.push('\0');
+    key.push_str(event_id);
+    key.push('\0');
+    key.push_str(handler);
+    key
 }
 
 fn holds(record: Option<&Record>, lease: &Lease) -> bool {
@@ -105,37 +116,48 @@ impl IdempotencyStore for MemoryStore {
             inner.sweep_after = inner.records.len();
         }
         let map_key = key_of(key.namespace, key.event_id, key.handler);
-        if let Some(record) = inner.records.get(&map_key) {
-            let completed_and_expired =
-                matches!(record.state, RecordState::Completed { .. }) && record.expired(now);
-            if !completed_and_expired {
-                if record.event_type != key.event_type {
-                    return Ok(Claim::Conflict {
-                        recorded_type: record.event_type.clone(),
-                    });
-                }
-                match &record.state {
-                    RecordState::Completed { .. } => return Ok(Claim::Completed),
-                    RecordState::InProgress { expires, .. } if *expires > now => {
-                        return Ok(Claim::InProgress {
-                            retry_after: *expires - now,
+        // One lookup (one hash of the key) whether the claim is granted or not.
+        let slot = match inner.records.entry(map_key) {
+            Entry::Occupied(entry) => {
+                let record = entry.get();
+                let completed_and_expired =
+                    matches!(record.state, RecordState::Completed { .. }) && record.expired(now);
+                if !completed_and_expired {
+                    if record.event_type != key.event_type {
+                        return Ok(Claim::Conflict {
+                            recorded_type: record.event_type.clone(),
                         });
                     }
-                    RecordState::InProgress { .. } => {}
+                    match &record.state {
+                        RecordState::Completed { .. } => return Ok(Claim::Completed),
+                        RecordState::InProgress { expires, .. } if *expires > now => {
+                            return Ok(Claim::InProgress {
+                                retry_after: *expires - now,
+                            });
+                        }
+                        RecordState::InProgress { .. } => {}
+                    }
                 }
+                Entry::Occupied(entry)
+            }
+            vacant @ Entry::Vacant(_) => vacant,
+        };
+        let token = Lease::new_token();
+        let record = Record {
+            event_type: key.event_type.to_owned(),
+            state: RecordState::InProgress {
+                token: token.clone(),
+                expires: now + lease,
+            },
+        };
+        match slot {
+            Entry::Occupied(mut entry) => {
+                entry.insert(record);
+            }
+            Entry::Vacant(entry) => {
+                entry.insert(record);
             }
         }
-        let token = Lease::new_token();
-        inner.records.insert(
-            map_key,
-            Record {
-                event_type: key.event_type.to_owned(),
-                state: RecordState::InProgress {
-                    token: token.clone(),
-                    expires: now + lease,
-                },
-            },
-        );
         Ok(Claim::Acquired(Lease::new(key, token)))
     }
 

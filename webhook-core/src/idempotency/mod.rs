@@ -319,8 +319,11 @@ pub(crate) trait DynStore: Send + Sync {
         retention: Duration,
     ) -> BoxFuture<'a, Result<(), StoreError>>;
     fn release<'a>(&'a self, lease: &'a Lease) -> BoxFuture<'a, Result<(), StoreError>>;
-    fn extend<'a>(&'a self, lease: &'a Lease, by: Duration)
-        -> BoxFuture<'a, Result<(), StoreError>>;
+    fn extend<'a>(
+        &'a self,
+        lease: &'a Lease,
+        by: Duration,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
     fn transactions(&self) -> Option<Arc<dyn TxBackend>>;
 }
 

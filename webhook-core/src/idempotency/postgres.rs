@@ -48,9 +48,9 @@ CREATE INDEX IF NOT EXISTS {index} ON {table} (expires_at);
 ///
 /// **Guarantee**: durable. Claims and completions are committed before the call returns, so
 /// they survive restarts of the receivers and of the database, and any number of instances
-/// suppress each other's duplicates. Handlers run at least once; a handler whose own writes
-/// commit in the same transaction as its completion runs effectively once (that transactional
-/// mode is not offered yet).
+/// suppress each other's duplicates. Handlers run at least once; a handler that takes a
+/// [`Tx<Postgres>`](crate::Tx) and writes through it runs effectively once, its writes
+/// committed in the same transaction as its completion (see [`Tx`](crate::Tx)).
 ///
 /// A claim is one atomic statement (`INSERT .. ON CONFLICT .. DO UPDATE .. WHERE <the lease
 /// expired> RETURNING`), so concurrent claims on one key grant at most one lease however many

@@ -246,10 +246,15 @@ impl RedisStore {
         let connection = inner
             .connection
             .get_or_try_init(|| {
+                // No retries inside the manager: its backoff sleeps at least a second between
+                // attempts, and an operation arriving during that sleep waits for it, so the
+                // first deliveries after an outage would time out although the server is back.
+                // One attempt per loss instead; the sender's retry (and `claim`'s second try)
+                // make the next one.
                 let config = ConnectionManagerConfig::new()
                     .set_connection_timeout(inner.timeout)
                     .set_response_timeout(inner.timeout)
-                    .set_number_of_retries(1);
+                    .set_number_of_retries(0);
                 ConnectionManager::new_with_config(inner.client.clone(), config)
             })
             .await
@@ -290,10 +295,14 @@ impl RedisStore {
         .await
     }
 
-    async fn claim_within(&self, key: &ClaimKey<'_>, lease: Duration) -> Result<Claim, StoreError> {
+    async fn claim_within(
+        &self,
+        key: &ClaimKey<'_>,
+        lease: Duration,
+        token: &str,
+    ) -> Result<Claim, StoreError> {
         let mut connection = self.connection().await?;
         let redis_key = self.record_key(key.namespace, key.event_id, key.handler);
-        let token = Lease::new_token();
         let record = format!("{IN_PROGRESS}|{token}|{}", key.event_type);
         // PX must be positive.
         let lease_ms = store_millis(lease).max(1);
@@ -324,13 +333,18 @@ impl RedisStore {
                 continue;
             };
             let mut parts = existing.splitn(3, '|');
-            let (Some(state), Some(_token), Some(recorded_type)) =
+            let (Some(state), Some(recorded_token), Some(recorded_type)) =
                 (parts.next(), parts.next(), parts.next())
             else {
                 return Err(StoreError::unavailable(
                     "unrecognized idempotency record in redis",
                 ));
             };
+            // This claim's own SET, applied by an earlier try whose answer was lost (see
+            // `claim`): the lease is ours.
+            if state == IN_PROGRESS && recorded_token == token {
+                return Ok(Claim::Acquired(Lease::new(key, token)));
+            }
             if recorded_type != key.event_type {
                 return Ok(Claim::Conflict {
                     recorded_type: recorded_type.to_owned(),
@@ -360,7 +374,21 @@ impl RedisStore {
 impl IdempotencyStore for RedisStore {
     async fn claim(&self, key: &ClaimKey<'_>, lease: Duration) -> Result<Claim, StoreError> {
         key.validate()?;
-        self.within(self.claim_within(key, lease)).await
+        let token = Lease::new_token();
+        self.within(async {
+            match self.claim_within(key, lease, &token).await {
+                // The connection manager reconnects after such an error, but the error may
+                // come from a reconnection that failed while the server was down: without a
+                // second try, the first delivery after an outage would be refused although
+                // the server is back. The second try is safe: if the first SET was applied,
+                // the record holds this claim's token and is recognized as ours.
+                Err(error) if lost_connection(&error) => {
+                    self.claim_within(key, lease, &token).await
+                }
+                other => other,
+            }
+        })
+        .await
     }
 
     async fn complete(&self, lease: &Lease, retention: Duration) -> Result<(), StoreError> {
@@ -398,6 +426,15 @@ impl IdempotencyStore for RedisStore {
     }
 }
 
+/// Whether `error` is a Redis failure after which the connection manager reconnects (an I/O
+/// error, or one that needs a new connection).
+fn lost_connection(error: &StoreError) -> bool {
+    matches!(error, StoreError::Unavailable(source)
+        if source
+            .downcast_ref::<redis::RedisError>()
+            .is_some_and(|error| error.is_io_error() || error.is_unrecoverable_error()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -421,5 +458,35 @@ mod tests {
     fn debug_does_not_show_the_url() {
         let store = RedisStore::open("redis://:hunter2secret@127.0.0.1:1").unwrap();
         assert!(!format!("{store:?}").contains("hunter2secret"));
+    }
+
+    /// What makes `claim`'s second try safe: a try that finds the record its own first try
+    /// wrote (its answer lost) holds the lease; another claim's token does not.
+    #[cfg(feature = "server-tests")]
+    #[tokio::test]
+    async fn a_retried_claim_finds_its_own_record() {
+        let url = std::env::var("WEBHOOK_TEST_REDIS_URL")
+            .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+        let store = RedisStore::builder()
+            .prefix(format!("wh_test:{}", Lease::new_token()))
+            .connect(&url)
+            .await
+            .unwrap_or_else(|error| {
+                panic!("Redis is not reachable ({error}): start one, or set WEBHOOK_TEST_REDIS_URL")
+            });
+        let key = ClaimKey {
+            namespace: "ns",
+            event_id: "evt_1",
+            handler: "h",
+            event_type: "t",
+        };
+        let lease = Duration::from_secs(30);
+        let first = store.claim_within(&key, lease, "token1").await.unwrap();
+        assert_eq!(first, Claim::Acquired(Lease::new(&key, "token1")));
+        let retried = store.claim_within(&key, lease, "token1").await.unwrap();
+        assert_eq!(retried, first);
+        let other = store.claim_within(&key, lease, "token2").await.unwrap();
+        assert!(matches!(other, Claim::InProgress { .. }), "{other:?}");
+        store.release(&Lease::new(&key, "token1")).await.unwrap();
     }
 }

@@ -98,8 +98,10 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 /// `synchronous = FULL`) before the call returns, so they survive a crash or restart of the
 /// process, and every connection and process that opens the same file sees the same records:
 /// several receivers on one machine suppress each other's duplicates. Handlers run at least
-/// once; a handler whose own writes commit in the same SQLite transaction as its completion
-/// runs effectively once (that transactional mode is not offered yet).
+/// once; a handler that takes a [`Tx<Sqlite>`](crate::Tx) and writes through it runs
+/// effectively once, its writes committed in the same SQLite transaction as its completion
+/// (see [`Tx`](crate::Tx) for what that covers, and its cost: the write lock is held while the
+/// handler runs).
 ///
 /// Claims run in `BEGIN IMMEDIATE` transactions, which take SQLite's write lock up front and
 /// wait for it up to the busy timeout; a claim that cannot get the lock within the store's

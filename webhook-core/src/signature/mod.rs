@@ -478,7 +478,10 @@ impl<S: Scheme> Signer<S> {
     ///
     /// # Errors
     /// [`SignError`] when the inputs cannot be signed by this scheme.
-    pub fn sign(&self, unsigned: &Unsigned<'_>) -> Result<Vec<(HeaderName, HeaderValue)>, SignError> {
+    pub fn sign(
+        &self,
+        unsigned: &Unsigned<'_>,
+    ) -> Result<Vec<(HeaderName, HeaderValue)>, SignError> {
         self.scheme.sign(&self.key, unsigned)
     }
 }

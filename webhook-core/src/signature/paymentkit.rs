@@ -126,7 +126,10 @@ mod tests {
     fn verifier(secrets: &[&str], now: i64) -> Verifier {
         secrets
             .iter()
-            .fold(Verifier::builder(PaymentKit), crate::signature::VerifierBuilder::secret)
+            .fold(
+                Verifier::builder(PaymentKit),
+                crate::signature::VerifierBuilder::secret,
+            )
             .clock(ManualClock::new(now))
             .build()
             .unwrap()
@@ -160,7 +163,9 @@ mod tests {
     #[test]
     fn known_answer_vector_verifies() {
         let headers = headers(EXPECTED);
-        let verified = verifier(&[SECRET], T).verify(&request(&headers, BODY)).unwrap();
+        let verified = verifier(&[SECRET], T)
+            .verify(&request(&headers, BODY))
+            .unwrap();
         assert_eq!(verified.timestamp, Some(T));
         assert_eq!(verified.id, None);
     }
@@ -210,9 +215,15 @@ mod tests {
         let v = verifier(&[SECRET], T);
         let mut body = BODY.to_vec();
         body[10] ^= 1;
-        assert_eq!(v.verify(&request(&headers, &body)), Err(VerifyError::Mismatch));
+        assert_eq!(
+            v.verify(&request(&headers, &body)),
+            Err(VerifyError::Mismatch)
+        );
         let shifted = headers_with_timestamp(T + 1);
-        assert_eq!(v.verify(&request(&shifted, BODY)), Err(VerifyError::Mismatch));
+        assert_eq!(
+            v.verify(&request(&shifted, BODY)),
+            Err(VerifyError::Mismatch)
+        );
         assert_eq!(
             v.verify(&request(&HeaderMap::new(), BODY)),
             Err(VerifyError::MissingHeader(HEADER))

@@ -1,0 +1,9 @@
+use webhook_core::{on_event, Event, HandlerError};
+
+#[on_event]
+async fn fulfil(event: Event) -> Result<(), HandlerError> {
+    let _ = event;
+    Ok(())
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use webhook_core::{on_event, HandlerError};
+
+#[on_event("payment_intent.succeeded")]
+async fn fulfil() -> Result<(), HandlerError> {
+    Ok(())
+}
+
+fn main() {}
