@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# HTTP load benchmark: the demo receiver (framework, `DEMO_STORE=memory`) against a minimal hand-written
+# axum server doing the same work (benches/src/bin/baseline_server.rs), one after the other,
+# under the same wrk load on 127.0.0.1.
+#
+#   benches/http_load.sh            # needs wrk (apt-get install wrk) and taskset
+#
+# Each server runs alone on CPU $SERVER_CPU (default 0) with a one-worker tokio runtime; wrk runs
+# on CPU $LOAD_CPU (default 1) with one thread. Every round signs $EVENTS distinct deliveries
+# (valid signatures, unique event ids, $SIZE-byte bodies) and, for each server in turn (the order
+# alternates between rounds), starts it fresh and runs:
+#   fresh:     $FRESH_SECS s replaying the distinct deliveries: verify, parse, claim the new id,
+#              decode the object, run the handler, complete;
+#   duplicate: $DUP_SECS s cycling through the first $DUP_EVENTS of them, all delivered already:
+#              verify, parse, find the id completed, answer 200 without running the handler.
+# wrk reports how many requests of a fresh run were replays (if it outran $EVENTS); every
+# answer must be 2xx, or the run fails. Bounded: about ROUNDS x 2 x (FRESH_SECS + DUP_SECS + 10) s.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SIZE=${SIZE:-1024}
+EVENTS=${EVENTS:-400000}
+DUP_EVENTS=${DUP_EVENTS:-1000}
+FRESH_SECS=${FRESH_SECS:-3}
+DUP_SECS=${DUP_SECS:-5}
+ROUNDS=${ROUNDS:-2}
+CONNECTIONS=${CONNECTIONS:-32}
+SERVER_CPU=${SERVER_CPU:-0}
+LOAD_CPU=${LOAD_CPU:-1}
+PORT=${PORT:-3917}
+SECRET=whsec_bench_5f0c2d7e9a8b4c1d
+URL_PATH=/webhooks/paymentkit
+TARGET=${CARGO_TARGET_DIR:-target}
+
+for tool in wrk taskset; do
+    command -v "$tool" >/dev/null || { echo "$tool is needed (apt-get install wrk util-linux)" >&2; exit 1; }
+done
+
+cargo build --release -p webhook-examples -p webhook-benches \
+    --bin demo --bin baseline_server --bin sign_requests
+
+work=$(mktemp -d)
+server_pid=
+cleanup() {
+    if [ -n "$server_pid" ]; then kill -INT "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; }
+
+start_server() {
+    case $1 in
+        framework)
+            DEMO_STORE=memory DEMO_ADDR=127.0.0.1:$PORT WEBHOOK_SECRET=$SECRET RUST_LOG=warn \
+                taskset -c "$SERVER_CPU" "$TARGET/release/demo" --serve >"$work/server.log" 2>&1 &
+            ;;
+        hand-written)
+            BASELINE_ADDR=127.0.0.1:$PORT WEBHOOK_SECRET=$SECRET \
+                taskset -c "$SERVER_CPU" "$TARGET/release/baseline_server" >"$work/server.log" 2>&1 &
+            ;;
+    esac
+    server_pid=$!
+    for _ in $(seq 1 100); do
+        port_open && return 0
+        sleep 0.1
+    done
+    echo "the $1 server did not start:" >&2
+    cat "$work/server.log" >&2
+    exit 1
+}
+
+stop_server() {
+    kill -INT "$server_pid"
+    wait "$server_pid" || true
+    server_pid=
+}
+
+# run_wrk SECONDS FILE: prints requests/s; fails on any non-2xx answer or socket error.
+run_wrk() {
+    local out
+    out=$(taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d"$1s" --timeout 5s \
+        -s benches/http/signed.lua "http://127.0.0.1:$PORT" -- "$2" "$URL_PATH")
+    if grep -qE "Non-2xx|Socket errors" <<<"$out"; then
+        echo "$out" >&2
+        echo "FAIL: some requests were not answered 2xx" >&2
+        exit 1
+    fi
+    echo "$out" | sed 's/^/    /' >&2
+    awk '/^Requests\/sec:/ { print $2 }' <<<"$out"
+}
+
+echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs; load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "body: $SIZE bytes; $EVENTS distinct events per round; $CONNECTIONS connections; server on CPU $SERVER_CPU, wrk on CPU $LOAD_CPU"
+
+declare -A results
+for round in $(seq 1 "$ROUNDS"); do
+    "$TARGET/release/sign_requests" "$EVENTS" "$SIZE" "$work/fresh.tsv"
+    head -n "$DUP_EVENTS" "$work/fresh.tsv" >"$work/dup.tsv"
+    if [ $((round % 2)) -eq 1 ]; then order="hand-written framework"; else order="framework hand-written"; fi
+    for server in $order; do
+        echo "round $round, $server:" >&2
+        start_server "$server"
+        fresh=$(run_wrk "$FRESH_SECS" "$work/fresh.tsv")
+        dup=$(run_wrk "$DUP_SECS" "$work/dup.tsv")
+        stop_server
+        results[$server,fresh,$round]=$fresh
+        results[$server,dup,$round]=$dup
+        echo "round $round  $(printf '%-13s' "$server") fresh ${fresh} req/s   duplicate ${dup} req/s"
+    done
+done
+
+echo
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-10s %-6s %14s %14s %8s\n' scenario round framework hand-written ratio
+for kind in fresh dup; do
+    for round in $(seq 1 "$ROUNDS"); do
+        f=${results[framework,$kind,$round]}
+        h=${results[hand-written,$kind,$round]}
+        printf '%-10s %-6s %14s %14s %8s\n' "$kind" "$round" "$f" "$h" "$(awk -v f="$f" -v h="$h" 'BEGIN { printf "%.3f", f / h }')"
+    done
+done
