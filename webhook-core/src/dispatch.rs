@@ -378,14 +378,10 @@ impl Receiver {
                 Claim::InProgress { retry_after } => {
                     in_progress = Some(in_progress.map_or(retry_after, |r| r.max(retry_after)));
                 }
+                // Only a race with a concurrent delivery of another type gets here: the event's
+                // type record caught every earlier one.
                 Claim::Conflict { recorded_type } => {
-                    warn!(
-                        event_id = envelope.id(),
-                        event_type = envelope.event_type(),
-                        recorded_type,
-                        "event id reused with another type"
-                    );
-                    return Err(ReceiveError::Conflict { recorded_type });
+                    return Err(conflict(&envelope, recorded_type))
                 }
             }
         }
@@ -427,15 +423,7 @@ impl Receiver {
             // The store reports another type as a conflict in any state, so a live or
             // completed record here has this event's type.
             Claim::InProgress { .. } | Claim::Completed => Ok(()),
-            Claim::Conflict { recorded_type } => {
-                warn!(
-                    event_id = envelope.id(),
-                    event_type = envelope.event_type(),
-                    recorded_type,
-                    "event id reused with another type"
-                );
-                Err(ReceiveError::Conflict { recorded_type })
-            }
+            Claim::Conflict { recorded_type } => Err(conflict(envelope, recorded_type)),
         }
     }
 
@@ -460,9 +448,7 @@ impl Receiver {
                     Ok(tx) => Arc::new(tokio::sync::Mutex::new(Some(tx))),
                     Err(error) => {
                         guard.disarm();
-                        if let Err(release) = self.store_op(inner.store.release(&lease)).await {
-                            warn!(error = %release, "could not release claim");
-                        }
+                        self.release(&lease).await;
                         return Err(self.unavailable(error));
                     }
                 };
@@ -543,10 +529,7 @@ impl Receiver {
                             }
                             None => {
                                 warn!(event_id, handler, "transaction still in use after the handler returned; rolled back");
-                                if let Err(error) = self.store_op(inner.store.release(&lease)).await
-                                {
-                                    warn!(event_id, handler, %error, "could not release claim");
-                                }
+                                self.release(&lease).await;
                                 return Ok(Some(FailureCause::Error(HandlerError::permanent(
                                     "the handler kept its transaction after returning",
                                 ))));
@@ -571,8 +554,9 @@ impl Receiver {
                         Ok(Some(FailureCause::LeaseLost))
                     }
                     Err(error) => {
-                        // The handler's effects happened but are not recorded: the sender's
-                        // retry runs it again once the lease expires (at least once).
+                        // A handler without a `Tx` did its work but it is not recorded: the
+                        // retry runs it again once the lease expires (at least once). With a
+                        // `Tx`, the failed commit rolled its writes back with the record.
                         warn!(event_id, handler, %error, "could not record completion");
                         Err(self.unavailable(error))
                     }
@@ -594,11 +578,21 @@ impl Receiver {
         // Roll the handler's writes back before giving the claim up.
         drop(transaction);
         guard.disarm();
-        if let Err(error) = self.store_op(inner.store.release(&lease)).await {
-            // The lease expires on its own; the next delivery after that runs the handler.
-            warn!(event_id, handler, %error, "could not release claim");
-        }
+        self.release(&lease).await;
         Ok(Some(cause))
+    }
+
+    /// Give a claim up after a failure. If the store cannot be reached, the lease expires on
+    /// its own and the next delivery after that runs the handler.
+    async fn release(&self, lease: &Lease) {
+        if let Err(error) = self.store_op(self.inner.store.release(lease)).await {
+            warn!(
+                event_id = lease.event_id(),
+                handler = lease.handler(),
+                %error,
+                "could not release claim; it expires with its lease"
+            );
+        }
     }
 
     async fn store_op<T>(
@@ -634,6 +628,16 @@ enum Outcome {
     Failed(HandlerError),
     Panicked(String),
     TimedOut,
+}
+
+fn conflict(envelope: &Envelope, recorded_type: String) -> ReceiveError {
+    warn!(
+        event_id = envelope.id(),
+        event_type = envelope.event_type(),
+        recorded_type,
+        "event id reused with another type"
+    );
+    ReceiveError::Conflict { recorded_type }
 }
 
 fn panic_message(payload: &(dyn Any + Send)) -> String {
