@@ -36,8 +36,12 @@ for tool in wrk taskset; do
     command -v "$tool" >/dev/null || { echo "$tool is needed (apt-get install wrk util-linux)" >&2; exit 1; }
 done
 
-cargo build --release -p webhook-examples -p webhook-benches \
-    --bin demo --bin baseline_server --bin sign_requests
+# SKIP_BUILD=1 runs binaries already in $TARGET/release (for example kept from an earlier build,
+# to compare two versions under the same load).
+if [ -z "${SKIP_BUILD:-}" ]; then
+    cargo build --release -p webhook-examples -p webhook-benches \
+        --bin demo --bin baseline_server --bin sign_requests
+fi
 
 work=$(mktemp -d)
 server_pid=

@@ -57,14 +57,17 @@ fn is_json(content_type: &[u8]) -> bool {
     let Ok(text) = std::str::from_utf8(content_type) else {
         return false;
     };
-    let essence = text
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    essence == "application/json"
-        || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let essence = text.split(';').next().unwrap_or("").trim().as_bytes();
+    // Compared without lowering a copy: this runs for every delivery.
+    let Some(subtype) = essence
+        .get(..12)
+        .filter(|head| head.eq_ignore_ascii_case(b"application/"))
+        .map(|_| &essence[12..])
+    else {
+        return false;
+    };
+    subtype.eq_ignore_ascii_case(b"json")
+        || (subtype.len() >= 5 && subtype[subtype.len() - 5..].eq_ignore_ascii_case(b"+json"))
 }
 
 #[cfg(test)]
@@ -78,6 +81,7 @@ mod tests {
             "APPLICATION/JSON",
             "application/json; charset=utf-8",
             "application/cloudevents+json",
+            " Application/Problem+JSON ; q=1",
         ] {
             assert!(is_json(ok.as_bytes()), "{ok}");
         }
@@ -88,6 +92,8 @@ mod tests {
             "",
             "json",
             "text/json+json",
+            "applicatio/json",
+            "application",
         ] {
             assert!(!is_json(bad.as_bytes()), "{bad}");
         }

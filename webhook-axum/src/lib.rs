@@ -45,7 +45,10 @@ mod body;
 pub mod response;
 mod server;
 
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::task::Poll;
 
 use axum::extract::{Request, State};
 use axum::response::Response;
@@ -101,14 +104,33 @@ async fn receive(State(endpoint): State<Endpoint>, request: Request) -> Response
         Ok(request) => request,
         Err(rejection) => return response::rejected(&rejection),
     };
-    // Detached from the connection: if the client goes away, the handlers still finish and
-    // complete (or release) their claims. The permit lives as long as the work does.
-    let task = tokio::spawn(async move {
+    // The permit lives as long as the work does.
+    let mut work = Box::pin(async move {
         let result = receiver.receive(request).await;
         drop(permit);
         result
     });
-    match task.await {
+    // Most deliveries finish without ever waiting (a fast store, handlers that do not block), so
+    // the work is polled once here first: no task to spawn, schedule and join for them. Between
+    // this poll and the spawn below nothing awaits, so the connection cannot drop the work
+    // half-way; and a panic is caught exactly as a spawned task's would be.
+    let first = std::future::poll_fn(|cx| {
+        Poll::Ready(std::panic::catch_unwind(AssertUnwindSafe(|| {
+            work.as_mut().poll(cx)
+        })))
+    })
+    .await;
+    match first {
+        Ok(Poll::Ready(result)) => return response::respond(&result),
+        Ok(Poll::Pending) => {}
+        Err(_panic) => {
+            tracing::error!("receiver panicked");
+            return response::internal_error();
+        }
+    }
+    // Still waiting: detached from the connection, so if the client goes away the handlers still
+    // finish and complete (or release) their claims.
+    match tokio::spawn(work).await {
         Ok(result) => response::respond(&result),
         Err(join_error) => {
             tracing::error!(%join_error, "receiver task failed");

@@ -5,7 +5,7 @@ use std::fmt;
 use std::ops::Range;
 
 use bytes::Bytes;
-use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use time::OffsetDateTime;
@@ -68,20 +68,209 @@ impl fmt::Debug for Envelope {
     }
 }
 
-#[derive(Deserialize)]
+/// The envelope's fields, read in one pass over the body by [`WireSeed`].
+#[derive(Default)]
 struct Wire<'a> {
-    #[serde(borrow, default)]
     id: Option<Cow<'a, str>>,
-    #[serde(borrow, default, rename = "type")]
     event_type: Option<Cow<'a, str>>,
-    #[serde(default)]
     livemode: Option<bool>,
-    #[serde(borrow, default)]
     created_at: Option<Cow<'a, str>>,
-    #[serde(default)]
     created: Option<i64>,
-    #[serde(borrow, default)]
     data: Option<DataField<'a>>,
+    /// The top-level string `action`, read only when the scheme asks for it
+    /// ([`Verified::action_in_type`]); `None` when absent, not a string, or repeated.
+    action: Option<Cow<'a, str>>,
+}
+
+/// Reads a [`Wire`], and `action` only when `action_in_type` says so. Written out rather than
+/// derived so one pass can pick up `action` as well, without failing on bodies whose `action`
+/// is not a string or appears twice (those just add nothing to the type), and so keys are
+/// matched without being allocated.
+struct WireSeed {
+    action_in_type: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for WireSeed {
+    type Value = Wire<'de>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for WireSeed {
+    type Value = Wire<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an event object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        fn once<'de, T: Deserialize<'de>, A: MapAccess<'de>>(
+            map: &mut A,
+            slot: &mut Option<Option<T>>,
+            name: &'static str,
+        ) -> Result<(), A::Error> {
+            if slot.is_some() {
+                return Err(de::Error::duplicate_field(name));
+            }
+            *slot = Some(map.next_value()?);
+            Ok(())
+        }
+        let (mut id, mut event_type, mut livemode) = (None, None, None);
+        let (mut created_at, mut created, mut data) = (None, None, None);
+        let mut action = None;
+        let mut actions = 0u32;
+        while let Some(key) = map.next_key::<WireKey>()? {
+            match key {
+                WireKey::Id => once(&mut map, &mut id, "id")?,
+                WireKey::Type => once(&mut map, &mut event_type, "type")?,
+                WireKey::Livemode => once(&mut map, &mut livemode, "livemode")?,
+                WireKey::CreatedAt => once(&mut map, &mut created_at, "created_at")?,
+                WireKey::Created => once(&mut map, &mut created, "created")?,
+                WireKey::Data => once(&mut map, &mut data, "data")?,
+                WireKey::Action if self.action_in_type => {
+                    actions += 1;
+                    action = map.next_value::<LenientStr<'de>>()?.0;
+                }
+                WireKey::Action | WireKey::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Wire {
+            id: id.flatten().map(|s: Str<'de>| s.0),
+            event_type: event_type.flatten().map(|s: Str<'de>| s.0),
+            livemode: livemode.flatten(),
+            created_at: created_at.flatten().map(|s: Str<'de>| s.0),
+            created: created.flatten(),
+            data: data.flatten(),
+            // A repeated `action` is ambiguous: it adds nothing to the type.
+            action: if actions == 1 { action } else { None },
+        })
+    }
+}
+
+/// The envelope's keys, matched without allocating (an escaped key arrives unescaped).
+enum WireKey {
+    Id,
+    Type,
+    Livemode,
+    CreatedAt,
+    Created,
+    Data,
+    Action,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for WireKey {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = WireKey;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a field name")
+            }
+
+            fn visit_str<E: de::Error>(self, key: &str) -> Result<WireKey, E> {
+                Ok(match key {
+                    "id" => WireKey::Id,
+                    "type" => WireKey::Type,
+                    "livemode" => WireKey::Livemode,
+                    "created_at" => WireKey::CreatedAt,
+                    "created" => WireKey::Created,
+                    "data" => WireKey::Data,
+                    "action" => WireKey::Action,
+                    _ => WireKey::Other,
+                })
+            }
+        }
+        deserializer.deserialize_identifier(KeyVisitor)
+    }
+}
+
+/// A JSON string, borrowed from the body unless it had escapes.
+struct Str<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Str<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct StrVisitor;
+        impl<'de> Visitor<'de> for StrVisitor {
+            type Value = Str<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+
+            fn visit_borrowed_str<E: de::Error>(self, text: &'de str) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Borrowed(text)))
+            }
+
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Owned(text.to_owned())))
+            }
+        }
+        deserializer.deserialize_str(StrVisitor)
+    }
+}
+
+/// Any JSON value; `Some` only for a string.
+struct LenientStr<'a>(Option<Cow<'a, str>>);
+
+impl<'de> Deserialize<'de> for LenientStr<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct LenientVisitor;
+        impl<'de> Visitor<'de> for LenientVisitor {
+            type Value = LenientStr<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+
+            fn visit_borrowed_str<E: de::Error>(self, text: &'de str) -> Result<Self::Value, E> {
+                Ok(LenientStr(Some(Cow::Borrowed(text))))
+            }
+
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
+                Ok(LenientStr(Some(Cow::Owned(text.to_owned()))))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(LenientStr(None))
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(LenientStr(None))
+            }
+
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(LenientStr(None))
+            }
+
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(LenientStr(None))
+            }
+
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(LenientStr(None))
+            }
+
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(LenientStr(None))
+            }
+
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(LenientStr(None))
+            }
+        }
+        deserializer.deserialize_any(LenientVisitor)
+    }
 }
 
 /// `data`, read in the same pass as the rest of the envelope, so the bulk of an event (its
@@ -111,8 +300,8 @@ impl<'de> Visitor<'de> for DataVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut object = None;
         let mut seen = 0u32;
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            if key == "object" {
+        while let Some(key) = map.next_key::<DataKey>()? {
+            if key.0 {
                 seen += 1;
                 object = map.next_value::<Option<&'de RawValue>>()?;
             } else {
@@ -156,6 +345,27 @@ impl<'de> Visitor<'de> for DataVisitor {
     }
 }
 
+/// A key of `data`: whether it is `object`, told without allocating the key.
+struct DataKey(bool);
+
+impl<'de> Deserialize<'de> for DataKey {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = DataKey;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a field name")
+            }
+
+            fn visit_str<E: de::Error>(self, key: &str) -> Result<DataKey, E> {
+                Ok(DataKey(key == "object"))
+            }
+        }
+        deserializer.deserialize_identifier(KeyVisitor)
+    }
+}
+
 /// Only `data`, for the second look that bodies without `data.object` need.
 #[derive(Deserialize)]
 struct WireData<'a> {
@@ -174,7 +384,14 @@ impl Envelope {
         if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
             return Err(EnvelopeError::Json("expected a JSON object".to_owned()));
         }
-        let wire: Wire<'_> = match serde_json::from_slice(&body) {
+        let seed = WireSeed {
+            action_in_type: verified.action_in_type,
+        };
+        let mut deserializer = serde_json::Deserializer::from_slice(&body);
+        let wire = match seed
+            .deserialize(&mut deserializer)
+            .and_then(|wire| deserializer.end().map(|()| wire))
+        {
             Ok(wire) => wire,
             Err(error) => return Err(EnvelopeError::Json(error.to_string())),
         };
@@ -191,7 +408,11 @@ impl Envelope {
             (None, Some(t)) => t.as_ref(),
             (None, None) => return Err(EnvelopeError::MissingType),
         };
-        if !valid_type(event_type) {
+        let event_type: Cow<'_, str> = match &wire.action {
+            Some(action) => Cow::Owned(format!("{event_type}.{action}")),
+            None => Cow::Borrowed(event_type),
+        };
+        if !valid_type(&event_type) {
             return Err(EnvelopeError::InvalidType);
         }
         let created = match (&wire.created_at, wire.created) {
@@ -217,7 +438,7 @@ impl Envelope {
         };
         Ok(Self {
             id: id.into(),
-            event_type: event_type.into(),
+            event_type: event_type.as_ref().into(),
             livemode: wire.livemode,
             created,
             object,
@@ -368,11 +589,61 @@ mod tests {
             id: Some("delivery-1".into()),
             event_type: Some("issues.opened".into()),
             timestamp: None,
+            action_in_type: false,
         };
         let env =
             Envelope::parse(Bytes::from_static(br#"{"action":"opened"}"#), &verified).unwrap();
         assert_eq!(env.id(), "delivery-1");
         assert_eq!(env.event_type(), "issues.opened");
+    }
+
+    #[test]
+    fn action_extends_the_type_only_from_one_top_level_string() {
+        let verified = Verified {
+            id: Some("d-1".into()),
+            event_type: Some("issues".into()),
+            timestamp: None,
+            action_in_type: true,
+        };
+        let type_of = |body: &str| {
+            Envelope::parse(Bytes::copy_from_slice(body.as_bytes()), &verified)
+                .map(|env| env.event_type().to_owned())
+        };
+        let ok = |t: &str| Ok(t.to_owned());
+        assert_eq!(
+            type_of(r#"{"action":"opened","issue":{"action":"x"}}"#),
+            ok("issues.opened")
+        );
+        assert_eq!(
+            type_of(r#"{"issue":{"action":"x"},"action":"closed"}"#),
+            ok("issues.closed")
+        );
+        assert_eq!(type_of(r#"{"issue":{"action":"x"}}"#), ok("issues"));
+        assert_eq!(type_of(r#"{"action":1}"#), ok("issues"));
+        assert_eq!(type_of(r#"{"action":{"a":"b"}}"#), ok("issues"));
+        assert_eq!(type_of(r#"{"action":["opened"]}"#), ok("issues"));
+        assert_eq!(type_of(r#"{"action":null}"#), ok("issues"));
+        assert_eq!(type_of(r#"{"action":"a","action":"b"}"#), ok("issues"));
+        assert_eq!(
+            type_of(r#"{"action":"re\u006fpened"}"#),
+            ok("issues.reopened")
+        );
+        assert_eq!(type_of(r#"{"act\u0069on":"closed"}"#), ok("issues.closed"));
+        assert_eq!(
+            type_of(r#"{"action":"op ened"}"#),
+            Err(EnvelopeError::InvalidType)
+        );
+        for not_an_object in [r#"["opened"]"#, "not json", ""] {
+            assert!(
+                matches!(type_of(not_an_object), Err(EnvelopeError::Json(_))),
+                "{not_an_object}"
+            );
+        }
+        // Only a scheme that asks for it gets the body's `action` in the type.
+        let env = parse(r#"{"id":"e","type":"t","action":"opened"}"#).unwrap();
+        assert_eq!(env.event_type(), "t");
+        let env = parse(r#"{"id":"e","type":"t","action":1,"action":2}"#).unwrap();
+        assert_eq!(env.event_type(), "t");
     }
 
     #[test]

@@ -1,13 +1,14 @@
 //! Known-answer vectors for every signature scheme (signing.md section 5) and the hostile
 //! header inputs of reliability.md section 3, rows A and B.
 
+use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use sha3::{Digest as _, Sha3_256};
 use webhook_core::signature::{
     stable_stringify, GitHub, PaymentKit, PaymentKitComponent, PaymentKitComponentV0, Scheme,
     SignedRequest, Signer, StandardWebhooks, Stripe, Unsigned, Verified, Verifier, VerifyError,
 };
-use webhook_core::ManualClock;
+use webhook_core::{Envelope, ManualClock};
 
 /// signing.md section 5: the common timestamp and body (105 bytes, no trailing newline).
 const T: i64 = 1_700_000_000;
@@ -661,8 +662,13 @@ fn github_event_type_includes_the_action() {
     let verified = verifier(GitHub, &["s3cret"], T)
         .verify(&request(&signed, body))
         .unwrap();
-    assert_eq!(verified.event_type.as_deref(), Some("issues.opened"));
+    // Verification reads headers only; the envelope's parse appends the body's `action`.
+    assert_eq!(verified.event_type.as_deref(), Some("issues"));
+    assert!(verified.action_in_type);
     assert_eq!(verified.id.as_deref(), Some("d-1"));
+    let envelope = Envelope::parse(Bytes::from_static(body), &verified).unwrap();
+    assert_eq!(envelope.event_type(), "issues.opened");
+    assert_eq!(envelope.id(), "d-1");
 
     let ping = br#"{"zen":"Keep it logically awesome.","hook_id":1}"#;
     let signed = sign(GitHub, "s3cret", &unsigned("d-2", "ping", T, ping));
@@ -670,6 +676,8 @@ fn github_event_type_includes_the_action() {
         .verify(&request(&signed, ping))
         .unwrap();
     assert_eq!(verified.event_type.as_deref(), Some("ping"));
+    let envelope = Envelope::parse(Bytes::from_static(ping), &verified).unwrap();
+    assert_eq!(envelope.event_type(), "ping");
 }
 
 #[test]

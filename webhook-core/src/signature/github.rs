@@ -1,11 +1,9 @@
 //! GitHub: `X-Hub-Signature-256: sha256=<hex>` over the raw body, no timestamp.
 
-use std::borrow::Cow;
 use std::fmt;
 
 use hmac::{Hmac, Mac};
 use http::{HeaderName, HeaderValue};
-use serde::Deserialize;
 use sha1::Sha1;
 
 use super::header::{decode_lower_hex, matches_any, required, HmacKey};
@@ -27,10 +25,12 @@ const PREFIX: &[u8] = b"sha256=";
 /// SHA-1 header `X-Hub-Signature` is never accepted (it is only sent, by [`Scheme::sign`], so
 /// deliveries look like GitHub's).
 ///
-/// [`Verified::id`] is `X-GitHub-Delivery` (required) and [`Verified::event_type`] is
-/// `X-GitHub-Event`, followed by `.` and the body's top-level string `action` when there is
-/// one: an `issues` delivery with `"action":"opened"` has type `issues.opened`, a `ping` has
-/// type `ping`.
+/// [`Verified::id`] is `X-GitHub-Delivery` (required). The event type is `X-GitHub-Event`,
+/// followed by `.` and the body's top-level string `action` when there is one: an `issues`
+/// delivery with `"action":"opened"` has type `issues.opened`, a `ping` has type `ping`.
+/// Verification only reads the headers: [`Verified::event_type`] is `X-GitHub-Event` and
+/// [`Verified::action_in_type`] is set, and [`Envelope::parse`](crate::Envelope::parse) appends
+/// the `action` it reads in its one pass over the body (so the body is parsed once, not twice).
 ///
 /// # Replay
 ///
@@ -107,15 +107,13 @@ impl Scheme for GitHub {
         if !matched {
             return Err(VerifyError::Mismatch);
         }
-        // Only now, with the body authenticated, is it looked into.
-        let event_type = match action(request.body) {
-            Some(action) => format!("{event}.{action}"),
-            None => event.to_owned(),
-        };
+        // The body's `action` is left to the envelope's parse, which reads the authenticated
+        // body anyway.
         Ok(Verified {
             id: Some(delivery.to_owned()),
-            event_type: Some(event_type),
+            event_type: Some(event.to_owned()),
             timestamp: None,
+            action_in_type: true,
         })
     }
 
@@ -191,42 +189,4 @@ fn valid_event(event: &str) -> bool {
     !event.is_empty()
         && event.len() <= 64
         && event.bytes().all(|b| b.is_ascii_graphic() && b != b'.')
-}
-
-#[derive(Deserialize)]
-struct ActionOnly<'a> {
-    #[serde(borrow, default)]
-    action: Option<Cow<'a, str>>,
-}
-
-/// The top-level string `action` of a JSON object body, if it has one. Everything else in the
-/// body is skipped without being built.
-fn action(body: &[u8]) -> Option<Cow<'_, str>> {
-    // serde would also read a struct from an array; only an object has a top-level field.
-    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        return None;
-    }
-    serde_json::from_slice::<ActionOnly<'_>>(body).ok()?.action
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn action_is_read_only_from_top_level_strings() {
-        assert_eq!(
-            action(br#"{"action":"opened","issue":{"action":"x"}}"#).as_deref(),
-            Some("opened")
-        );
-        assert_eq!(action(br#"{"issue":{"action":"x"}}"#), None);
-        assert_eq!(action(br#"{"action":1}"#), None);
-        assert_eq!(action(br#"["opened"]"#), None);
-        assert_eq!(
-            action(br#"{"action":"re\u006fpened"}"#).as_deref(),
-            Some("reopened")
-        );
-        assert_eq!(action(b"not json"), None);
-        assert_eq!(action(b""), None);
-    }
 }

@@ -84,6 +84,11 @@ pub struct Verified {
     pub event_type: Option<String>,
     /// The signed timestamp, for schemes that sign one.
     pub timestamp: Option<i64>,
+    /// Whether the event type continues in the body: the type, `.` and the body's top-level
+    /// string `action` when it has one (GitHub: `issues` and `"action":"opened"` make
+    /// `issues.opened`). [`Envelope::parse`](crate::Envelope::parse) reads `action` in its one
+    /// pass over the body, so verification never parses the body.
+    pub action_in_type: bool,
 }
 
 /// How a timestamp is checked.
