@@ -119,6 +119,7 @@ pub struct Lease {
     event_id: String,
     handler: String,
     token: String,
+    attempt: u32,
 }
 
 impl fmt::Debug for Lease {
@@ -141,7 +142,22 @@ impl Lease {
             event_id: key.event_id.to_owned(),
             handler: key.handler.to_owned(),
             token: token.into(),
+            attempt: 1,
         }
+    }
+
+    /// The same lease, as the `attempt`-th claim of its key (1-based).
+    #[must_use]
+    pub fn with_attempt(mut self, attempt: u32) -> Self {
+        self.attempt = attempt.max(1);
+        self
+    }
+
+    /// Which claim of its (namespace, event id, handler) this is, this one included: 1 for the
+    /// first. Stores that do not count report 1.
+    #[must_use]
+    pub fn attempt(&self) -> u32 {
+        self.attempt
     }
 
     /// A fresh random token for a new claim.
