@@ -391,8 +391,11 @@ pub async fn self_test(addr: SocketAddr, secret: &str, journal: &Journal) -> Res
     let now = SystemClock.unix_seconds();
 
     // The store outlives the process (that is the point of it), so each self-test run sends
-    // events of its own.
-    let run = |id: &str| format!("{id}_{now}");
+    // events of its own; nanoseconds, because two runs can start within one second.
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_nanos());
+    let run = |id: &str| format!("{id}_{started}");
     let mut deliveries = Vec::new();
     for (id, event_type, object) in SAMPLES {
         let delivery = sender.event(&run(id), event_type, object);
