@@ -58,7 +58,7 @@ pub(crate) struct SendArgs {
 }
 
 /// Where and how deliveries are sent.
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub(crate) struct Target {
     /// The receiver's URL, such as `http://127.0.0.1:3000/webhooks/paymentkit`.
     #[arg(long)]
@@ -73,6 +73,18 @@ pub(crate) struct Target {
     #[arg(long, value_name = "SECONDS", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) timeout: u64,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Whatever ends up printing the arguments, the secret is not printed with them.
+        f.debug_struct("Target")
+            .field("url", &self.url)
+            .field("scheme", &self.scheme)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("timeout", &self.timeout)
+            .finish()
+    }
 }
 
 /// The signature schemes deliveries can be signed with.
@@ -118,6 +130,22 @@ mod tests {
                 "github"
             ]
         );
+    }
+
+    #[test]
+    fn debug_output_hides_the_secret() {
+        let cli = Cli::try_parse_from([
+            "webhook",
+            "send",
+            "f.json",
+            "--url",
+            "http://h/",
+            "--secret",
+            "whsec_hidden",
+        ])
+        .unwrap();
+        let printed = format!("{cli:?}");
+        assert!(printed.contains("<redacted>") && !printed.contains("whsec_hidden"));
     }
 
     #[test]
