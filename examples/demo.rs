@@ -18,6 +18,11 @@
 //! [`DEFAULT_DB`] in the working directory), `DEMO_STORE=memory` for an in-memory store
 //! instead.
 //!
+//! Observability: every delivery is a `webhook.delivery` span and every handler run a
+//! `webhook.handler` span (`RUST_LOG=info` prints them as they close), and the metrics of
+//! `webhook_core::observability` are recorded by a Prometheus recorder: the self-test prints
+//! the counters after its table, and `--serve` answers `GET /metrics`.
+//!
 //! This module is the application; the `demo` binary (`examples/bin/demo.rs`) only calls
 //! [`run`], and tests serve [`Demo::router`] themselves.
 
@@ -26,12 +31,14 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use axum::routing::get;
 use axum::Router;
 use bytes::Bytes;
 use http::StatusCode;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+use metrics_exporter_prometheus::PrometheusBuilder;
 use webhook_axum::RouterExt;
 use webhook_core::paymentkit::{CheckoutSession, PaymentIntent, Subscription};
 use webhook_core::signature::{PaymentKit, Verifier};
@@ -325,6 +332,7 @@ pub enum Mode {
 /// When the demo cannot start, or (in [`Mode::SelfTest`]) when any answer differed from the
 /// pinned policy.
 pub async fn run(config: Config, mode: Mode) -> Result<(), Error> {
+    let metrics = PrometheusBuilder::new().install_recorder()?;
     let demo = Demo::new(&config).await?;
 
     println!("Registered handlers:");
@@ -346,8 +354,12 @@ pub async fn run(config: Config, mode: Mode) -> Result<(), Error> {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     // `Server` cuts off clients that never finish their request head, and drains in-flight
     // deliveries on shutdown.
+    let render = metrics.clone();
+    let router = demo
+        .router()
+        .route("/metrics", get(move || std::future::ready(render.render())));
     let server = tokio::spawn(
-        webhook_axum::Server::new(listener, demo.router()).run_until(async {
+        webhook_axum::Server::new(listener, router).run_until(async {
             let _ = stopped.await;
         }),
     );
@@ -358,6 +370,7 @@ pub async fn run(config: Config, mode: Mode) -> Result<(), Error> {
         println!(
             "Header: X-Webhook-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, \"<t>.\" + body)>"
         );
+        println!("Metrics (Prometheus text format): http://{addr}/metrics");
         println!("Press Ctrl-C to stop.");
         tokio::signal::ctrl_c().await?;
         let _ = stop.send(());
@@ -368,11 +381,21 @@ pub async fn run(config: Config, mode: Mode) -> Result<(), Error> {
     let ok = self_test(addr, &config.secret, &demo.journal).await?;
     let _ = stop.send(());
     server.await??;
+    println!();
+    println!("Metrics recorded (also served at /metrics with --serve):");
+    for line in metrics.render().lines().filter(|line| counter_line(line)) {
+        println!("  {line}");
+    }
     if ok {
         Ok(())
     } else {
         Err("some deliveries were not answered as the policy requires".into())
     }
+}
+
+/// A sample line of one of the crate's counters in the Prometheus text format.
+fn counter_line(line: &str) -> bool {
+    line.starts_with("webhook_") && line.contains("_total")
 }
 
 /// Send one signed sample of each handled event, a duplicate, a forged signature and a stale

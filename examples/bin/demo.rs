@@ -13,8 +13,11 @@ use webhook_examples::demo::{self, Config, Mode};
 
 #[tokio::main]
 async fn main() -> Result<(), demo::Error> {
+    // With RUST_LOG=info, each delivery and handler span is printed as it closes, with its
+    // outcome and latency.
     tracing_subscriber::fmt()
         .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
         .init();
     let mode = if std::env::args().any(|arg| arg == "--serve") {
         Mode::Serve
