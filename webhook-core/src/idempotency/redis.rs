@@ -41,7 +41,7 @@ local v = redis.call('GET', KEYS[1])
 if v then
   local state = string.sub(v, 1, 2)
   if state == 'l|' then
-    local token, n, expires, recorded = string.match(v, '^l|(%x*)|(%d+)|(%d+)|(.*)$')
+    local token, n, expires, recorded = string.match(v, '^l|([^|]*)|(%d+)|(%d+)|(.*)$')
     if not token then
       return {0, 0, ''}
     end
@@ -65,7 +65,7 @@ if v then
     end
     return {3, 0, ''}
   elseif state == 'p|' then
-    local recorded = string.match(v, '^p|%x*|(.*)$')
+    local recorded = string.match(v, '^p|[^|]*|(.*)$')
     if not recorded then
       return {0, 0, ''}
     end
@@ -93,7 +93,7 @@ if not v then
 end
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
-local token, n, expires, recorded = string.match(v, '^l|(%x*)|(%d+)|(%d+)|(.*)$')
+local token, n, expires, recorded = string.match(v, '^l|([^|]*)|(%d+)|(%d+)|(.*)$')
 if token and token ~= '' and token == ARGV[1] and tonumber(expires) > now then
   redis.call('SET', KEYS[1], 'c||' .. recorded, 'PX', ARGV[2])
   return 1
@@ -108,7 +108,7 @@ local v = redis.call('GET', KEYS[1])
 if not v then
   return 0
 end
-local token, n, expires, recorded = string.match(v, '^l|(%x*)|(%d+)|(%d+)|(.*)$')
+local token, n, expires, recorded = string.match(v, '^l|([^|]*)|(%d+)|(%d+)|(.*)$')
 if token and token ~= '' and token == ARGV[1] then
   redis.call('SET', KEYS[1], 'l||' .. n .. '|0|' .. recorded, 'PX', ARGV[2])
   return 1
@@ -125,7 +125,7 @@ if not v then
 end
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
-local token, n, expires, recorded = string.match(v, '^l|(%x*)|(%d+)|(%d+)|(.*)$')
+local token, n, expires, recorded = string.match(v, '^l|([^|]*)|(%d+)|(%d+)|(.*)$')
 if token and token ~= '' and token == ARGV[1] and tonumber(expires) > now then
   local by = tonumber(ARGV[2])
   redis.call('SET', KEYS[1], string.format('l|%s|%s|%d|%s', token, n, now + by, recorded),
