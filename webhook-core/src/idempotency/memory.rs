@@ -80,9 +80,9 @@ impl MemoryStore {
         Self::default()
     }
 
-    /// How many records are held (completed, in progress, or expired and not yet swept). Released
-    /// claims, kept until the next sweep only to count attempts, are absent and not counted;
-    /// leaving them out walks every record.
+    /// How many records stand: completed, in progress, or expired and not yet swept. Released
+    /// claims, absent to every operation and kept until the next sweep only for their attempt
+    /// count, are not included (leaving them out walks every record).
     #[must_use]
     pub fn len(&self) -> usize {
         self.lock()
