@@ -1,5 +1,6 @@
 //! Implementing `IdempotencyStore` for a database the project ships no store for: MariaDB
-//! (or MySQL), through sqlx, in about fifty lines, checked by the conformance suite.
+//! (or MySQL), through sqlx, in about fifty lines, checked by the conformance suite. It counts
+//! attempts, so the receiver can tell a handler's first run from a retry (`Lease::attempt`).
 //!
 //! ```text
 //! cargo run -p webhook-examples --example custom_store   # runs the conformance suite
@@ -22,21 +23,28 @@ pub struct MariaDbStore {
     table: String,
 }
 
+// A released claim stays as `released` (absent to every operation) until purged, so the next
+// claim knows its attempt number.
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS {table} (
     namespace VARBINARY(64) NOT NULL, event_id VARBINARY(255) NOT NULL,
     handler VARBINARY(1024) NOT NULL, event_type VARBINARY(255) NOT NULL,
-    state ENUM('in_progress', 'completed') NOT NULL, token CHAR(32) NOT NULL,
-    expires_at DATETIME(6) NOT NULL, PRIMARY KEY (namespace, event_id, handler))";
+    state ENUM('in_progress', 'completed', 'released') NOT NULL, token CHAR(32) NOT NULL,
+    expires_at DATETIME(6) NOT NULL, attempts INT UNSIGNED NOT NULL DEFAULT 1,
+    PRIMARY KEY (namespace, event_id, handler))";
 
-// One atomic statement: insert, or take the row over when its lease (or retention) is over.
-// `token` changes first; the other columns follow only when it became ours.
-const CLAIM: &str = "INSERT INTO {table} VALUES (?, ?, ?, ?, 'in_progress', ?, NOW(6) + INTERVAL ? MICROSECOND)
+// One atomic statement: insert, or take the row over when it was released or its lease (or
+// retention) is over. MariaDB assigns left to right: `token` changes first; the other columns
+// follow only when it became ours (`attempts` before `state`, so it still sees the old state).
+const CLAIM: &str = "INSERT INTO {table} (namespace, event_id, handler, event_type, state, token, expires_at)
+    VALUES (?, ?, ?, ?, 'in_progress', ?, NOW(6) + INTERVAL ? MICROSECOND)
     ON DUPLICATE KEY UPDATE
-    token = IF(expires_at <= NOW(6) AND (state = 'completed' OR event_type = VALUES(event_type)), VALUES(token), token),
+    token = IF(state = 'released' OR expires_at <= NOW(6) AND (state = 'completed' OR event_type = VALUES(event_type)), VALUES(token), token),
+    attempts = IF(token = VALUES(token), IF(state = 'completed', 1, attempts + 1), attempts),
     event_type = IF(token = VALUES(token), VALUES(event_type), event_type),
     state = IF(token = VALUES(token), 'in_progress', state),
     expires_at = IF(token = VALUES(token), VALUES(expires_at), expires_at)";
-const READ: &str = "SELECT token, state, event_type, TIMESTAMPDIFF(MICROSECOND, NOW(6), expires_at)
+const READ: &str =
+    "SELECT token, state, event_type, TIMESTAMPDIFF(MICROSECOND, NOW(6), expires_at), attempts
     FROM {table} WHERE namespace = ? AND event_id = ? AND handler = ?";
 const KEY: &str =
     "namespace = ? AND event_id = ? AND handler = ? AND token = ? AND state = 'in_progress'";
@@ -103,7 +111,7 @@ impl IdempotencyStore for MariaDbStore {
             .execute(&mut *tx)
             .await
             .map_err(StoreError::unavailable)?;
-        let (held_by, state, event_type, left): (String, String, Vec<u8>, i64) =
+        let (held_by, state, event_type, left, attempts): (String, String, Vec<u8>, i64, u32) =
             sqlx::query_as(&self.sql(READ))
                 .bind(key.namespace)
                 .bind(key.event_id)
@@ -113,7 +121,7 @@ impl IdempotencyStore for MariaDbStore {
                 .map_err(StoreError::unavailable)?;
         tx.commit().await.map_err(StoreError::unavailable)?;
         Ok(if held_by == token {
-            Claim::Acquired(Lease::new(key, token))
+            Claim::Acquired(Lease::new(key, token).with_attempt(attempts))
         } else if event_type != key.event_type.as_bytes() {
             Claim::Conflict {
                 recorded_type: String::from_utf8_lossy(&event_type).into_owned(),
@@ -136,15 +144,9 @@ impl IdempotencyStore for MariaDbStore {
     }
 
     async fn release(&self, lease: &Lease) -> Result<(), StoreError> {
-        let sql = self.sql(&format!("DELETE FROM {{table}} WHERE {KEY}"));
-        sqlx::query(&sql)
-            .bind(lease.namespace())
-            .bind(lease.event_id())
-            .bind(lease.handler())
-            .bind(lease.token())
-            .execute(&self.pool)
-            .await
-            .map_err(StoreError::unavailable)?;
+        // Kept for its attempt count; `purge_expired` deletes it.
+        let set = "state = 'released', expires_at = NOW(6)";
+        self.update(set, lease, None).await?;
         Ok(())
     }
 

@@ -13,19 +13,32 @@
 //! Idempotency records are kept in a SQLite file, created on first run, so a restarted demo
 //! still knows which events it handled.
 //!
-//! Environment: `WEBHOOK_SECRET` (default: the embedded demo secret), `DEMO_ADDR` for `--serve`
-//! (default `127.0.0.1:3000`), `DEMO_DB` (default `webhook-demo.sqlite3` in the working
-//! directory), `DEMO_STORE=memory` for an in-memory store instead.
+//! Environment ([`Config::from_env`]): `WEBHOOK_SECRET` (default: the embedded
+//! [`DEMO_SECRET`]), `DEMO_ADDR` for `--serve` (default [`DEFAULT_ADDR`]), `DEMO_DB` (default
+//! [`DEFAULT_DB`] in the working directory), `DEMO_STORE=memory` for an in-memory store
+//! instead.
+//!
+//! Observability: every delivery is a `webhook.delivery` span and every handler run a
+//! `webhook.handler` span (`RUST_LOG=info` prints them as they close), and the metrics of
+//! `webhook_core::observability` are recorded by a Prometheus recorder: the self-test prints
+//! the counters after its table, and `--serve` answers `GET /metrics`.
+//!
+//! This module is the application; the `demo` binary (`examples/bin/demo.rs`) only calls
+//! [`run`], and tests serve [`Demo::router`] themselves.
 
+use std::fmt;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use axum::routing::get;
 use axum::Router;
 use bytes::Bytes;
 use http::StatusCode;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+use metrics_exporter_prometheus::PrometheusBuilder;
 use webhook_axum::RouterExt;
 use webhook_core::paymentkit::{CheckoutSession, PaymentIntent, Subscription};
 use webhook_core::signature::{PaymentKit, Verifier};
@@ -35,28 +48,102 @@ use webhook_core::{
 };
 
 /// Demo only: real deployments read the secret PaymentKit gave the endpoint from configuration.
-const DEMO_SECRET: &str = "whsec_demo_5f0c2d7e9a8b4c1d";
-const PATH: &str = "/webhooks/paymentkit";
+pub const DEMO_SECRET: &str = "whsec_demo_5f0c2d7e9a8b4c1d";
+/// The path the receiver answers at.
+pub const PATH: &str = "/webhooks/paymentkit";
+/// Where `--serve` listens unless `DEMO_ADDR` says otherwise.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:3000";
+/// The SQLite file of idempotency records unless `DEMO_DB` says otherwise.
+pub const DEFAULT_DB: &str = "webhook-demo.sqlite3";
 
-/// What the handlers did, so the demo can show which handler ran for each delivery.
-#[derive(Clone, Default)]
-struct Journal(Arc<Mutex<Vec<String>>>);
+/// Any error of the demo; it only ever reports them.
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// Where the demo keeps its idempotency records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreConfig {
+    /// In memory: forgotten when the process exits (`DEMO_STORE=memory`).
+    Memory,
+    /// In this SQLite file, created if absent (`DEMO_DB`).
+    Sqlite(PathBuf),
+}
+
+/// The demo's configuration; [`Config::default`] holds the embedded defaults.
+#[derive(Clone)]
+pub struct Config {
+    /// The PaymentKit signing secret deliveries are verified with.
+    pub secret: String,
+    /// The address `--serve` listens on.
+    pub addr: String,
+    /// Where idempotency records are kept.
+    pub store: StoreConfig,
+}
+
+impl Config {
+    /// The defaults, overridden by `WEBHOOK_SECRET`, `DEMO_ADDR`, `DEMO_DB` and
+    /// `DEMO_STORE=memory`.
+    #[must_use]
+    pub fn from_env() -> Self {
+        let defaults = Self::default();
+        let db = std::env::var("DEMO_DB").map_or_else(|_| PathBuf::from(DEFAULT_DB), PathBuf::from);
+        Self {
+            secret: std::env::var("WEBHOOK_SECRET").unwrap_or(defaults.secret),
+            addr: std::env::var("DEMO_ADDR").unwrap_or(defaults.addr),
+            // `DEMO_STORE=memory` keeps nothing on disk (the HTTP benchmark uses it).
+            store: match std::env::var("DEMO_STORE").as_deref() {
+                Ok("memory") => StoreConfig::Memory,
+                _ => StoreConfig::Sqlite(db),
+            },
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            secret: DEMO_SECRET.to_owned(),
+            addr: DEFAULT_ADDR.to_owned(),
+            store: StoreConfig::Sqlite(PathBuf::from(DEFAULT_DB)),
+        }
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The secret stays out of logs and panic messages.
+        f.debug_struct("Config")
+            .field("addr", &self.addr)
+            .field("store", &self.store)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the handlers did, so the demo (and tests) can see which handler ran for each delivery.
+#[derive(Debug, Clone, Default)]
+pub struct Journal(Arc<Mutex<Vec<String>>>);
 
 impl Journal {
     fn note(&self, line: String) {
+        self.lock().push(line);
+    }
+
+    /// The handler calls noted so far, oldest first, such as `fulfil_payment(pi_1, 1000 usd)`.
+    #[must_use]
+    pub fn entries(&self) -> Vec<String> {
+        self.lock().clone()
+    }
+
+    /// The handler calls noted so far, emptying the journal.
+    #[must_use]
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.lock())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<String>> {
+        // A handler that panicked mid-push left a whole Vec behind; keep journaling.
         self.0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(line);
-    }
-
-    fn take(&self) -> Vec<String> {
-        std::mem::take(
-            &mut *self
-                .0
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        )
     }
 }
 
@@ -182,55 +269,108 @@ const SAMPLES: [(&str, &str, &str); 7] = [
     ),
 ];
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
-        .init();
-    let serve_mode = std::env::args().any(|arg| arg == "--serve");
-    let secret = std::env::var("WEBHOOK_SECRET").unwrap_or_else(|_| DEMO_SECRET.to_owned());
-    let db = std::env::var("DEMO_DB").unwrap_or_else(|_| "webhook-demo.sqlite3".to_owned());
-    let journal = Journal::default();
-    let builder = Receiver::builder()
-        .verifier(Verifier::builder(PaymentKit).secret(&secret).build()?)
-        .state(journal.clone());
-    // `DEMO_STORE=memory` keeps nothing on disk (the HTTP benchmark uses it).
-    let receiver = match std::env::var("DEMO_STORE").as_deref() {
-        Ok("memory") => builder.store(MemoryStore::new()).build()?,
-        _ => builder.store(SqliteStore::open(&db).await?).build()?,
-    };
+/// The demo's receiver and the journal its handlers write to.
+#[derive(Debug, Clone)]
+pub struct Demo {
+    receiver: Receiver,
+    journal: Journal,
+}
+
+impl Demo {
+    /// Build the receiver: every handler of this module, a PaymentKit verifier with
+    /// `config.secret` and the configured store.
+    ///
+    /// # Errors
+    /// When the secret is unusable or the SQLite file cannot be opened.
+    pub async fn new(config: &Config) -> Result<Self, Error> {
+        let journal = Journal::default();
+        let builder = Receiver::builder()
+            .verifier(
+                Verifier::builder(PaymentKit)
+                    .secret(&config.secret)
+                    .build()?,
+            )
+            .state(journal.clone());
+        let receiver = match &config.store {
+            StoreConfig::Memory => builder.store(MemoryStore::new()).build()?,
+            StoreConfig::Sqlite(path) => builder.store(SqliteStore::open(path).await?).build()?,
+        };
+        Ok(Self { receiver, journal })
+    }
+
+    /// The receiver, for its registry and limits.
+    #[must_use]
+    pub fn receiver(&self) -> &Receiver {
+        &self.receiver
+    }
+
+    /// What the handlers did.
+    #[must_use]
+    pub fn journal(&self) -> &Journal {
+        &self.journal
+    }
+
+    /// An axum router answering deliveries at [`PATH`].
+    pub fn router(&self) -> Router {
+        Router::new().webhook(PATH, self.receiver.clone())
+    }
+}
+
+/// What [`run`] does once the receiver is listening.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Listen on a free port of 127.0.0.1, send the samples with [`self_test`], print the
+    /// table and stop.
+    SelfTest,
+    /// Listen on [`Config::addr`] until Ctrl-C.
+    Serve,
+}
+
+/// The whole demo, as the `demo` binary runs it.
+///
+/// # Errors
+/// When the demo cannot start, or (in [`Mode::SelfTest`]) when any answer differed from the
+/// pinned policy.
+pub async fn run(config: Config, mode: Mode) -> Result<(), Error> {
+    let metrics = PrometheusBuilder::new().install_recorder()?;
+    let demo = Demo::new(&config).await?;
 
     println!("Registered handlers:");
-    for handler in receiver.registry().registered_events() {
+    for handler in demo.receiver.registry().registered_events() {
         println!("  {handler}");
     }
     println!(
         "Subscribe the PaymentKit endpoint to (enabled_events): {:?}",
-        receiver.registry().enabled_events()
+        demo.receiver.registry().enabled_events()
     );
     println!();
 
-    let app = Router::new().webhook(PATH, receiver);
-    let addr = if serve_mode {
-        std::env::var("DEMO_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned())
-    } else {
-        "127.0.0.1:0".to_owned()
+    let addr = match mode {
+        Mode::Serve => config.addr.as_str(),
+        Mode::SelfTest => "127.0.0.1:0",
     };
-    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     // `Server` cuts off clients that never finish their request head, and drains in-flight
     // deliveries on shutdown.
-    let server = tokio::spawn(webhook_axum::Server::new(listener, app).run_until(async {
-        let _ = stopped.await;
-    }));
+    let render = metrics.clone();
+    let router = demo
+        .router()
+        .route("/metrics", get(move || std::future::ready(render.render())));
+    let server = tokio::spawn(
+        webhook_axum::Server::new(listener, router).run_until(async {
+            let _ = stopped.await;
+        }),
+    );
 
-    if serve_mode {
+    if mode == Mode::Serve {
         println!("Serving PaymentKit webhooks at http://{addr}{PATH}");
-        println!("Signing secret: {secret}");
+        println!("Signing secret: {}", config.secret);
         println!(
             "Header: X-Webhook-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, \"<t>.\" + body)>"
         );
+        println!("Metrics (Prometheus text format): http://{addr}/metrics");
         println!("Press Ctrl-C to stop.");
         tokio::signal::ctrl_c().await?;
         let _ = stop.send(());
@@ -238,9 +378,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Ok(());
     }
 
-    let ok = self_test(addr, &secret, &journal).await?;
+    let ok = self_test(addr, &config.secret, &demo.journal).await?;
     let _ = stop.send(());
     server.await??;
+    println!();
+    println!("Metrics recorded (also served at /metrics with --serve):");
+    for line in metrics.render().lines().filter(|line| counter_line(line)) {
+        println!("  {line}");
+    }
     if ok {
         Ok(())
     } else {
@@ -248,19 +393,32 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 }
 
-async fn self_test(
-    addr: SocketAddr,
-    secret: &str,
-    journal: &Journal,
-) -> Result<bool, Box<dyn std::error::Error>> {
+/// A sample line of one of the crate's counters in the Prometheus text format.
+fn counter_line(line: &str) -> bool {
+    line.starts_with("webhook_") && line.contains("_total")
+}
+
+/// Send one signed sample of each handled event, a duplicate, a forged signature and a stale
+/// timestamp to the demo listening on `addr`, and print a table of what each got and which
+/// handler ran.
+///
+/// Returns whether every answer (status and handler run) was as the pinned policy requires.
+/// It takes entries from `journal` to tell which handler ran for which delivery.
+///
+/// # Errors
+/// When a delivery cannot be signed or sent.
+pub async fn self_test(addr: SocketAddr, secret: &str, journal: &Journal) -> Result<bool, Error> {
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
     let sender = TestSender::new(PaymentKit, secret)?.path(PATH);
     let forger = TestSender::new(PaymentKit, "whsec_not_the_real_secret")?.path(PATH);
     let now = SystemClock.unix_seconds();
 
     // The store outlives the process (that is the point of it), so each self-test run sends
-    // events of its own.
-    let run = |id: &str| format!("{id}_{now}");
+    // events of its own; nanoseconds, because two runs can start within one second.
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_nanos());
+    let run = |id: &str| format!("{id}_{started}");
     let mut deliveries = Vec::new();
     for (id, event_type, object) in SAMPLES {
         let delivery = sender.event(&run(id), event_type, object);

@@ -49,12 +49,14 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::task::Poll;
+use std::time::Instant;
 
 use axum::extract::{Request, State};
 use axum::response::Response;
 use axum::routing::{post, MethodRouter};
 use axum::Router;
 use tokio::sync::Semaphore;
+use webhook_core::observability::{self, DeliveryOutcome, RejectReason};
 use webhook_core::Receiver;
 
 pub use response::Rejection;
@@ -95,14 +97,19 @@ impl<S: Clone + Send + Sync + 'static> RouterExt for Router<S> {
 async fn receive(State(endpoint): State<Endpoint>, request: Request) -> Response {
     let Endpoint { receiver, permits } = endpoint;
     // Shed before reading the body, so an overload costs neither memory nor hashing.
+    let started = Instant::now();
     let Ok(permit) = permits.try_acquire_owned() else {
         tracing::warn!("too many deliveries in flight; shedding load");
+        refused(&receiver, RejectReason::Overloaded, started);
         return response::overloaded(receiver.limits().retry_after);
     };
     let limits = receiver.limits();
     let request = match body::read(request, limits.body_limit, limits.body_timeout).await {
         Ok(request) => request,
-        Err(rejection) => return response::rejected(&rejection),
+        Err(rejection) => {
+            refused(&receiver, rejection.reason(), started);
+            return response::rejected(&rejection);
+        }
     };
     // The permit lives as long as the work does.
     let mut work = Box::pin(async move {
@@ -137,4 +144,17 @@ async fn receive(State(endpoint): State<Endpoint>, request: Request) -> Response
             response::internal_error()
         }
     }
+}
+
+/// Counts a request refused before the receiver saw it, as the receiver counts its own
+/// answers, so every request appears once in the metrics.
+fn refused(receiver: &Receiver, reason: RejectReason, started: Instant) {
+    let scheme = receiver.verifier().scheme_name();
+    let span = observability::delivery_span(scheme);
+    observability::record_delivery(
+        &span,
+        scheme,
+        DeliveryOutcome::Rejected(reason),
+        started.elapsed(),
+    );
 }

@@ -22,6 +22,7 @@ use std::time::Duration;
 use axum::response::{IntoResponse, Response};
 use http::header::RETRY_AFTER;
 use http::{HeaderValue, StatusCode};
+use webhook_core::observability::RejectReason;
 use webhook_core::{Receipt, ReceiveError};
 
 /// A request rejected before it reached the receiver.
@@ -36,6 +37,19 @@ pub enum Rejection {
     BadRequest,
     /// The body did not arrive in time.
     Timeout,
+}
+
+impl Rejection {
+    /// The `reason` label this rejection is counted under (see `webhook_core::observability`).
+    #[must_use]
+    pub fn reason(self) -> RejectReason {
+        match self {
+            Self::PayloadTooLarge => RejectReason::PayloadTooLarge,
+            Self::UnsupportedMediaType => RejectReason::UnsupportedMediaType,
+            Self::BadRequest => RejectReason::UnreadableBody,
+            Self::Timeout => RejectReason::BodyTimeout,
+        }
+    }
 }
 
 impl IntoResponse for Rejection {

@@ -4,21 +4,23 @@
 use std::any::Any;
 use std::collections::HashSet;
 use std::fmt;
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::pin;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::FutureExt;
 use time::OffsetDateTime;
-use tracing::{debug, info, warn};
+use tracing::{debug, info, warn, Instrument, Span};
 
 use crate::envelope::{Envelope, EnvelopeError};
 use crate::handler::{Delivery, ErrorKind, FromRef, HandlerError, MissingState, Resources, TxSlot};
 use crate::idempotency::{
     Claim, ClaimKey, DynStore, IdempotencyStore, Lease, StoreError, TxBackend,
 };
+use crate::observability::{self, DeliveryOutcome, HandlerOutcome, Instruments};
 use crate::registry::{Location, Registration, Registry, RegistryError};
 use crate::signature::{SignedRequest, Verifier, VerifyError};
 
@@ -234,6 +236,7 @@ struct Inner {
     /// The store's transactions, and the handlers that run inside one.
     transactions: Option<Arc<dyn TxBackend>>,
     transactional_handlers: HashSet<&'static str>,
+    instruments: Instruments,
     #[cfg(feature = "test-util")]
     pause: Option<PauseHook>,
 }
@@ -302,6 +305,33 @@ impl Receiver {
     /// # Errors
     /// [`ReceiveError`]: each variant maps to one HTTP answer.
     pub async fn receive(&self, request: http::Request<Bytes>) -> Result<Receipt, ReceiveError> {
+        self.observed(|span| self.verify_and_dispatch(request, span))
+            .await
+    }
+
+    /// Runs one delivery's processing inside its `webhook.delivery` span, then records its
+    /// outcome and latency (see [`observability`]).
+    async fn observed<'a, F>(
+        &'a self,
+        process: impl FnOnce(Span) -> F,
+    ) -> Result<Receipt, ReceiveError>
+    where
+        F: Future<Output = Result<Receipt, ReceiveError>> + 'a,
+    {
+        let started = Instant::now();
+        let span = observability::delivery_span(self.inner.verifier.scheme_name());
+        let result = process(span.clone()).instrument(span.clone()).await;
+        self.inner
+            .instruments
+            .delivery(&span, DeliveryOutcome::of(&result), started.elapsed());
+        result
+    }
+
+    async fn verify_and_dispatch(
+        &self,
+        request: http::Request<Bytes>,
+        span: Span,
+    ) -> Result<Receipt, ReceiveError> {
         let (parts, body) = request.into_parts();
         let signed = SignedRequest {
             method: &parts.method,
@@ -311,9 +341,10 @@ impl Receiver {
             body: &body,
         };
         let verified = self.inner.verifier.verify(&signed).map_err(|error| {
-            info!(scheme = self.inner.verifier.scheme_name(), reason = %error, "rejected unauthenticated delivery");
+            info!(reason = %error, "rejected unauthenticated delivery");
             ReceiveError::Unauthenticated(error)
         })?;
+        self.inner.instruments.verified();
         // JSON is UTF-8 (RFC 8259), but serde_json only checks the strings it decodes, not
         // those in fields it skips; without this check such a body would fail later, in the
         // handler (500, retried forever), instead of being answered 400 here.
@@ -324,7 +355,7 @@ impl Receiver {
                 info!(reason = %error, "rejected malformed event");
                 ReceiveError::Malformed(error)
             })?;
-        self.dispatch(Arc::new(envelope)).await
+        self.dispatch_verified(Arc::new(envelope), span).await
     }
 
     /// Claim, run and complete each handler for an already verified envelope.
@@ -332,8 +363,19 @@ impl Receiver {
     /// # Errors
     /// As [`Receiver::receive`], except the authentication and parsing variants.
     pub async fn dispatch(&self, envelope: Arc<Envelope>) -> Result<Receipt, ReceiveError> {
+        self.observed(|span| self.dispatch_verified(envelope, span))
+            .await
+    }
+
+    async fn dispatch_verified(
+        &self,
+        envelope: Arc<Envelope>,
+        span: Span,
+    ) -> Result<Receipt, ReceiveError> {
+        span.record("event_id", envelope.id());
+        span.record("event_type", envelope.event_type());
         let inner = &*self.inner;
-        let handlers = inner.registry.handlers_for(envelope.event_type());
+        let handlers = inner.registry.matching(envelope.event_type());
         if handlers.len() == 0 {
             debug!(
                 event_id = envelope.id(),
@@ -347,7 +389,7 @@ impl Receiver {
         let mut receipt = Receipt::default();
         let mut failures = Vec::new();
         let mut in_progress: Option<Duration> = None;
-        for registration in handlers {
+        for (index, registration) in handlers {
             let key = ClaimKey {
                 namespace: &inner.namespace,
                 event_id: envelope.id(),
@@ -366,7 +408,7 @@ impl Receiver {
                         received_at,
                         registration.path(),
                     );
-                    match self.run(registration, delivery, lease).await? {
+                    match self.run(index, registration, delivery, lease).await? {
                         None => receipt.ran.push(registration.path()),
                         Some(cause) => failures.push(HandlerFailure {
                             handler: registration.path(),
@@ -431,6 +473,34 @@ impl Receiver {
     /// the claim. `Ok(None)` when it completed, `Ok(Some(cause))` when it failed and its claim
     /// was released; `Err` only when the store failed.
     async fn run(
+        &self,
+        index: usize,
+        registration: &Registration,
+        delivery: Delivery,
+        lease: Lease,
+    ) -> Result<Option<FailureCause>, ReceiveError> {
+        let started = Instant::now();
+        let span = observability::handler_span(registration.path(), lease.attempt());
+        let result = self
+            .run_claimed(registration, delivery, lease)
+            .instrument(span.clone())
+            .await;
+        let outcome = match &result {
+            Ok(None) => HandlerOutcome::Completed,
+            Ok(Some(cause)) => HandlerOutcome::of_failure(cause),
+            Err(_) => HandlerOutcome::StoreUnavailable,
+        };
+        self.inner.instruments.handler(
+            &span,
+            index,
+            registration.path(),
+            outcome,
+            started.elapsed(),
+        );
+        result
+    }
+
+    async fn run_claimed(
         &self,
         registration: &Registration,
         delivery: Delivery,
@@ -922,6 +992,10 @@ impl<S> ReceiverBuilder<S> {
         }
         Ok(Receiver {
             inner: Arc::new(Inner {
+                instruments: Instruments::new(
+                    verifier.scheme_name(),
+                    registry.registrations().iter().map(Registration::path),
+                ),
                 verifier,
                 registry,
                 store,

@@ -115,6 +115,7 @@ mod envelope;
 mod event;
 mod handler;
 pub mod idempotency;
+pub mod observability;
 pub mod paymentkit;
 mod registry;
 pub mod signature;

@@ -228,6 +228,16 @@ impl Registry {
 
     /// The handlers that run for `event_type`, in order.
     pub fn handlers_for(&self, event_type: &str) -> impl ExactSizeIterator<Item = &Registration> {
+        self.matching(event_type)
+            .map(|(_, registration)| registration)
+    }
+
+    /// As [`Registry::handlers_for`], with each handler's index in
+    /// [`registrations`](Registry::registrations).
+    pub(crate) fn matching(
+        &self,
+        event_type: &str,
+    ) -> impl ExactSizeIterator<Item = (usize, &Registration)> {
         let indices: Cow<'_, [usize]> = match self.exact.get(event_type) {
             Some(indices) => Cow::Borrowed(indices),
             None => Cow::Owned(
@@ -238,7 +248,7 @@ impl Registry {
                     .collect(),
             ),
         };
-        (0..indices.len()).map(move |k| &self.handlers[indices[k]])
+        (0..indices.len()).map(move |k| (indices[k], &self.handlers[indices[k]]))
     }
 
     /// Whether any handler runs for `event_type`.

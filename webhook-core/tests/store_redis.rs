@@ -108,20 +108,33 @@ async fn conformance_on_two_connections_sharing_keys() {
     result.unwrap();
 }
 
-/// I15: the claim is one `SET NX PX` (a key with the lease as its expiry), and a completed
-/// record expires after the retention.
+/// I15: the claim is one atomic script; an in-progress record carries its lease expiry and
+/// attempt and outlives the lease by `keep_released`, a released one is kept that long without
+/// a holder, and a completed record expires after the retention.
 #[tokio::test]
 async fn records_carry_their_lease_and_retention_as_expiry() {
     let mut prefix = Prefix::new().await;
-    let store = prefix.store().await;
+    let store = RedisStore::builder()
+        .prefix(&prefix.name)
+        .keep_released(Duration::from_secs(600))
+        .connect(&url())
+        .await
+        .unwrap();
     let retention = Duration::from_secs(3600);
     let record = store.record_key("redis-test", "evt_ttl", "tests::handler");
 
-    let Ok(Claim::Acquired(lease)) = store.claim(&key("evt_ttl"), LEASE).await else {
+    let Ok(Claim::Acquired(first)) = store.claim(&key("evt_ttl"), LEASE).await else {
         panic!("a new key is acquired");
     };
     let in_progress_ttl: i64 = prefix.connection.pttl(&record).await.unwrap();
     let in_progress: String = prefix.connection.get(&record).await.unwrap();
+    store.release(&first).await.unwrap();
+    let released_ttl: i64 = prefix.connection.pttl(&record).await.unwrap();
+    let released: String = prefix.connection.get(&record).await.unwrap();
+    let Ok(Claim::Acquired(lease)) = store.claim(&key("evt_ttl"), LEASE).await else {
+        panic!("a released key is acquired");
+    };
+    let reclaimed: String = prefix.connection.get(&record).await.unwrap();
     store.complete(&lease, retention).await.unwrap();
     let completed_ttl: i64 = prefix.connection.pttl(&record).await.unwrap();
     let completed: String = prefix.connection.get(&record).await.unwrap();
@@ -130,18 +143,112 @@ async fn records_carry_their_lease_and_retention_as_expiry() {
 
     assert_eq!(keys, [record]);
     assert!(
-        in_progress_ttl > 0 && in_progress_ttl <= 30_000,
-        "in-progress TTL {in_progress_ttl} ms"
+        in_progress_ttl > 600_000 && in_progress_ttl <= 630_000,
+        "in-progress TTL {in_progress_ttl} ms: the lease and then `keep_released`"
     );
-    assert_eq!(
-        in_progress,
-        format!("p|{}|payment_intent.succeeded", lease.token())
+    let fields: Vec<&str> = in_progress.splitn(5, '|').collect();
+    assert_eq!(fields[..3], ["l", first.token(), "1"]);
+    assert_eq!(fields[4], "payment_intent.succeeded");
+    assert!(
+        fields[3].parse::<u64>().is_ok(),
+        "lease expiry {:?}",
+        fields[3]
     );
     assert!(
-        completed_ttl > 30_000 && completed_ttl <= 3_600_000,
+        released_ttl > 590_000 && released_ttl <= 600_000,
+        "released TTL {released_ttl} ms"
+    );
+    assert_eq!(released, "l||1|0|payment_intent.succeeded");
+    assert!(
+        reclaimed.starts_with(&format!("l|{}|2|", lease.token())),
+        "{reclaimed}"
+    );
+    assert_eq!(lease.attempt(), 2);
+    assert!(
+        completed_ttl > 630_000 && completed_ttl <= 3_600_000,
         "completed TTL {completed_ttl} ms"
     );
     assert_eq!(completed, "c||payment_intent.succeeded");
+}
+
+/// A released claim, or one whose holder crashed, is forgotten `keep_released` after it ended:
+/// the key expires and the next claim counts from 1 again.
+#[tokio::test]
+async fn released_and_abandoned_claims_expire_after_keep_released() {
+    let mut prefix = Prefix::new().await;
+    let keep = Duration::from_millis(300);
+    let store = RedisStore::builder()
+        .prefix(&prefix.name)
+        .keep_released(keep)
+        .connect(&url())
+        .await
+        .unwrap();
+    let claim = |id: &'static str, lease: Duration| {
+        let store = store.clone();
+        async move {
+            match store.claim(&key(id), lease).await.unwrap() {
+                Claim::Acquired(lease) => lease,
+                other => panic!("expected Acquired, got {other:?}"),
+            }
+        }
+    };
+    let released = claim("evt_released", LEASE).await;
+    store.release(&released).await.unwrap();
+    let abandoned = claim("evt_abandoned", Duration::from_millis(200)).await;
+    // Past the lease, within `keep_released`: counted.
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    let taken_over = claim("evt_abandoned", Duration::from_millis(200)).await;
+    let again = claim("evt_released", LEASE).await;
+    store.release(&again).await.unwrap();
+    // Past the lease and `keep_released`: the keys are gone.
+    tokio::time::sleep(Duration::from_millis(200) + keep + Duration::from_millis(200)).await;
+    let keys = prefix.keys().await;
+    let after_abandoned = claim("evt_abandoned", LEASE).await;
+    let after_released = claim("evt_released", LEASE).await;
+    prefix.drop().await;
+
+    assert_eq!(abandoned.attempt(), 1);
+    assert_eq!(taken_over.attempt(), 2);
+    assert_eq!(again.attempt(), 2);
+    assert!(keys.is_empty(), "expired claims left keys: {keys:?}");
+    assert_eq!(after_abandoned.attempt(), 1);
+    assert_eq!(after_released.attempt(), 1);
+}
+
+/// A record written by a version that did not count attempts (`p|<token>|<type>`, the lease as
+/// the key's expiry) is still a live lease, and a conflict under another type.
+#[tokio::test]
+async fn records_of_the_previous_format_are_read() {
+    let mut prefix = Prefix::new().await;
+    let store = prefix.store().await;
+    let record = store.record_key("redis-test", "evt_old", "tests::handler");
+    let _: () = prefix
+        .connection
+        .pset_ex(&record, "p|0123abcd|payment_intent.succeeded", 30_000)
+        .await
+        .unwrap();
+    let same = store.claim(&key("evt_old"), LEASE).await.unwrap();
+    let other = store
+        .claim(
+            &ClaimKey {
+                event_type: "charge.refunded",
+                ..key("evt_old")
+            },
+            LEASE,
+        )
+        .await
+        .unwrap();
+    prefix.drop().await;
+    assert!(
+        matches!(same, Claim::InProgress { retry_after } if retry_after <= Duration::from_secs(30) && retry_after > Duration::from_secs(20)),
+        "{same:?}"
+    );
+    assert_eq!(
+        other,
+        Claim::Conflict {
+            recorded_type: "payment_intent.succeeded".to_owned()
+        }
+    );
 }
 
 /// F13: Redis that forgets (no persistence and a restart, `FLUSHALL`, eviction) forgets the

@@ -47,16 +47,28 @@ struct Record {
 
 #[derive(Debug)]
 enum RecordState {
-    InProgress { token: String, expires: Instant },
-    Completed { expires: Instant },
+    InProgress {
+        token: String,
+        expires: Instant,
+        attempts: u32,
+    },
+    Completed {
+        expires: Instant,
+    },
+    /// Released by its holder: absent to every operation, kept only so the next claim knows
+    /// its attempt number, until the next sweep (`expires` is the time of the release).
+    Released {
+        expires: Instant,
+        attempts: u32,
+    },
 }
 
 impl Record {
     fn expired(&self, now: Instant) -> bool {
         match &self.state {
-            RecordState::InProgress { expires, .. } | RecordState::Completed { expires } => {
-                *expires <= now
-            }
+            RecordState::InProgress { expires, .. }
+            | RecordState::Completed { expires }
+            | RecordState::Released { expires, .. } => *expires <= now,
         }
     }
 }
@@ -68,10 +80,16 @@ impl MemoryStore {
         Self::default()
     }
 
-    /// How many records are held (completed, in progress, or expired and not yet swept).
+    /// How many records stand: completed, in progress, or expired and not yet swept. Released
+    /// claims, absent to every operation and kept until the next sweep only for their attempt
+    /// count, are not included (leaving them out walks every record).
     #[must_use]
     pub fn len(&self) -> usize {
-        self.lock().records.len()
+        self.lock()
+            .records
+            .values()
+            .filter(|record| !matches!(record.state, RecordState::Released { .. }))
+            .count()
     }
 
     /// Whether no records are held.
@@ -117,12 +135,19 @@ impl IdempotencyStore for MemoryStore {
         }
         let map_key = key_of(key.namespace, key.event_id, key.handler);
         // One lookup (one hash of the key) whether the claim is granted or not.
+        let mut attempts = 1;
         let slot = match inner.records.entry(map_key) {
             Entry::Occupied(entry) => {
                 let record = entry.get();
                 let completed_and_expired =
                     matches!(record.state, RecordState::Completed { .. }) && record.expired(now);
-                if !completed_and_expired {
+                if let RecordState::InProgress { attempts: n, .. }
+                | RecordState::Released { attempts: n, .. } = record.state
+                {
+                    attempts = n.saturating_add(1);
+                }
+                let released = matches!(record.state, RecordState::Released { .. });
+                if !completed_and_expired && !released {
                     if record.event_type != key.event_type {
                         return Ok(Claim::Conflict {
                             recorded_type: record.event_type.clone(),
@@ -135,7 +160,7 @@ impl IdempotencyStore for MemoryStore {
                                 retry_after: *expires - now,
                             });
                         }
-                        RecordState::InProgress { .. } => {}
+                        RecordState::InProgress { .. } | RecordState::Released { .. } => {}
                     }
                 }
                 Entry::Occupied(entry)
@@ -148,6 +173,7 @@ impl IdempotencyStore for MemoryStore {
             state: RecordState::InProgress {
                 token: token.clone(),
                 expires: now + lease,
+                attempts,
             },
         };
         match slot {
@@ -158,7 +184,9 @@ impl IdempotencyStore for MemoryStore {
                 entry.insert(record);
             }
         }
-        Ok(Claim::Acquired(Lease::new(key, token)))
+        Ok(Claim::Acquired(
+            Lease::new(key, token).with_attempt(attempts),
+        ))
     }
 
     async fn complete(&self, lease: &Lease, retention: Duration) -> Result<(), StoreError> {
@@ -178,8 +206,18 @@ impl IdempotencyStore for MemoryStore {
     async fn release(&self, lease: &Lease) -> Result<(), StoreError> {
         let mut inner = self.lock();
         let map_key = key_of(lease.namespace(), lease.event_id(), lease.handler());
-        if holds(inner.records.get(&map_key), lease) {
-            inner.records.remove(&map_key);
+        if let Some(record) = inner.records.get_mut(&map_key) {
+            if let RecordState::InProgress {
+                token, attempts, ..
+            } = &record.state
+            {
+                if token == lease.token() {
+                    record.state = RecordState::Released {
+                        expires: Instant::now(),
+                        attempts: *attempts,
+                    };
+                }
+            }
         }
         Ok(())
     }
@@ -189,7 +227,7 @@ impl IdempotencyStore for MemoryStore {
         let map_key = key_of(lease.namespace(), lease.event_id(), lease.handler());
         match inner.records.get_mut(&map_key) {
             Some(Record {
-                state: RecordState::InProgress { token, expires },
+                state: RecordState::InProgress { token, expires, .. },
                 ..
             }) if token == lease.token() => {
                 *expires = Instant::now() + by;

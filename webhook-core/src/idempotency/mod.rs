@@ -10,11 +10,30 @@
 //!    +---release(token)--+  +- claim while the lease is live: InProgress (answered 409)
 //! ```
 //!
+//! Every claim that is [`Acquired`](Claim::Acquired) is one *attempt* at running the handler
+//! for that event; [`Lease::attempt`] says which (1 for the first claim, 2 after one release or
+//! one takeover of an expired lease, and so on), so logs and traces can tell a first run from a
+//! retry. A released claim is as good as absent (the next claim is acquired, whatever its event
+//! type), but the shipped stores keep its record, with no holder, until
+//! [`purge_expired`](IdempotencyStore::purge_expired) or the store's own expiry removes it, only
+//! to carry the count; a record that completed and outlived its retention starts again at 1.
+//!
 //! # Implementing a store
 //!
 //! Implement [`IdempotencyStore`] with `async fn`s. `claim` must be one atomic operation (an
-//! `INSERT .. ON CONFLICT`, a `SET NX`), never a read followed by a write. Run the
+//! `INSERT .. ON CONFLICT`, a `SET NX`, a script), never a read followed by a write. Run the
 //! conformance suite (`webhook_core::test_util::conformance`, feature `test-util`) in your tests.
+//!
+//! Counting attempts is optional. A store that counts keeps a counter in each record: 1 when
+//! the record is created (or replaces a completed record past its retention), plus 1 each time
+//! a claim takes over an expired lease or a released claim; it returns the count in the same
+//! operation as the claim (`RETURNING attempts`, a script's reply) and builds the lease with
+//! [`Lease::with_attempt`]. For the count to survive a release, `release` must keep the record
+//! with no holder instead of deleting it, and every other operation must treat such a record as
+//! absent (never `InProgress`, `Completed` or a `Conflict`, never completed, extended or
+//! released again); `purge_expired` removes it. A store that does not count builds leases with
+//! [`Lease::new`], so every attempt reports 1, and runs the suite with
+//! [`Conformance::counts_attempts(false)`](crate::test_util::conformance::Conformance::counts_attempts).
 
 mod memory;
 #[cfg(feature = "postgres")]
@@ -119,21 +138,25 @@ pub struct Lease {
     event_id: String,
     handler: String,
     token: String,
+    attempt: u32,
 }
 
 impl fmt::Debug for Lease {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Not the token: whoever reads it from a log could complete or release the claim.
         f.debug_struct("Lease")
             .field("namespace", &self.namespace)
             .field("event_id", &self.event_id)
             .field("handler", &self.handler)
+            .field("attempt", &self.attempt)
             .finish_non_exhaustive()
     }
 }
 
 impl Lease {
     /// A lease on `key` identified by `token`, which must be unique per claim (it fences a stale
-    /// holder out once the lease is taken over).
+    /// holder out once the lease is taken over). Its [attempt](Self::attempt) is 1; a store that
+    /// counts attempts sets the count with [`with_attempt`](Self::with_attempt).
     #[must_use]
     pub fn new(key: &ClaimKey<'_>, token: impl Into<String>) -> Self {
         Self {
@@ -141,7 +164,29 @@ impl Lease {
             event_id: key.event_id.to_owned(),
             handler: key.handler.to_owned(),
             token: token.into(),
+            attempt: 1,
         }
+    }
+
+    /// The same lease, as attempt number `attempt` (see [`attempt`](Self::attempt)). Attempts
+    /// count from 1; 0 is taken as 1.
+    #[must_use]
+    pub fn with_attempt(mut self, attempt: u32) -> Self {
+        self.attempt = attempt.max(1);
+        self
+    }
+
+    /// Which claim of this (namespace, event id, handler) this lease is, itself included: 1 for
+    /// the first, 2 after one earlier claim was released (its handler failed, panicked or timed
+    /// out) or taken over when its lease expired (its process crashed or stalled), and so on.
+    ///
+    /// The count lives in the store's record, so it is shared by every instance using the
+    /// store; it starts again at 1 once the record is gone (purged after its retention, or a
+    /// released or expired claim purged before the next claim), and a store that does not count
+    /// attempts always reports 1 (see "Implementing a store" in the [module docs](self)).
+    #[must_use]
+    pub fn attempt(&self) -> u32 {
+        self.attempt
     }
 
     /// A fresh random token for a new claim.
@@ -225,8 +270,9 @@ impl StoreError {
 pub trait IdempotencyStore: Send + Sync + 'static {
     /// Atomically claim `key` with a lease of `lease`.
     ///
-    /// Absent, or in progress with an expired lease: record it in progress under a fresh
-    /// token and return [`Claim::Acquired`]. In progress with a live lease:
+    /// Absent (or released), or in progress with an expired lease: record it in progress under
+    /// a fresh token and return [`Claim::Acquired`], with the lease's
+    /// [attempt](Lease::attempt) when the store counts them. In progress with a live lease:
     /// [`Claim::InProgress`]. Completed: [`Claim::Completed`]. Recorded with another event type:
     /// [`Claim::Conflict`].
     fn claim(
@@ -247,6 +293,10 @@ pub trait IdempotencyStore: Send + Sync + 'static {
 
     /// Give the claim up so the next delivery runs the handler. A no-op unless `lease` holds
     /// the current token.
+    ///
+    /// The key is then as good as absent: the next claim is acquired at once. A store that
+    /// counts attempts keeps the record, with no holder, so that claim is the next attempt;
+    /// [`purge_expired`](Self::purge_expired) removes it.
     fn release(&self, lease: &Lease) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Push the lease's expiry to `by` from now, for handlers that run long.
@@ -258,8 +308,8 @@ pub trait IdempotencyStore: Send + Sync + 'static {
         by: Duration,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Delete completed records past their retention and in-progress records whose lease
-    /// expired; never a live lease. Returns how many records were deleted.
+    /// Delete completed records past their retention, in-progress records whose lease
+    /// expired and released claims; never a live lease. Returns how many records were deleted.
     fn purge_expired(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// The store's transactions, when it can run a handler's writes in the transaction that

@@ -26,7 +26,10 @@ const MAX_NAME_PART: usize = 48;
 /// The schema, with `{table}` and `{index}` to fill in. Text columns use the `"C"` collation so
 /// keys are compared byte for byte whatever the database's default collation (`evt_ABC` and
 /// `evt_abc` are different keys). `expires_at` is the lease expiry of an in-progress record and
-/// the end of retention of a completed one, always set from the database clock.
+/// the end of retention of a completed one, always set from the database clock. An in-progress
+/// record without a token is a released claim (`expires_at` is the time of the release): absent
+/// to every operation, kept until the next purge only for its `attempts`. Tables created before
+/// releases were kept need no change.
 const MIGRATION_TEMPLATE: &str = r#"CREATE TABLE IF NOT EXISTS {table} (
     namespace     text COLLATE "C" NOT NULL,
     event_id      text COLLATE "C" NOT NULL,
@@ -111,10 +114,10 @@ impl Queries {
         Self {
             table: table.to_owned(),
             migration: migration_sql(table, &index),
-            // One statement: insert, or take over a lease that expired with the same event
-            // type, or a completed record past its retention. Under READ COMMITTED a racing
-            // claim waits for this row and re-checks the WHERE on its new version, so only one
-            // of them gets a row back.
+            // One statement: insert, or take over a released claim, a lease that expired with
+            // the same event type, or a completed record past its retention, and return the
+            // attempt number. Under READ COMMITTED a racing claim waits for this row and
+            // re-checks the WHERE on its new version, so only one of them gets a row back.
             claim: format!(
                 "INSERT INTO {table} AS t \
                      (namespace, event_id, handler, event_type, state, token, expires_at, attempts, first_seen_at) \
@@ -125,15 +128,17 @@ impl Queries {
                      state = 'in_progress', \
                      token = EXCLUDED.token, \
                      expires_at = EXCLUDED.expires_at, \
-                     attempts = CASE WHEN t.state = 'completed' THEN 1 ELSE t.attempts + 1 END, \
+                     attempts = CASE WHEN t.state = 'completed' THEN 1 \
+                         ELSE LEAST(t.attempts, 2147483646) + 1 END, \
                      first_seen_at = CASE WHEN t.state = 'completed' THEN EXCLUDED.first_seen_at ELSE t.first_seen_at END, \
                      completed_at = NULL \
-                 WHERE t.expires_at <= clock_timestamp() \
-                     AND (t.state = 'completed' OR t.event_type = EXCLUDED.event_type) \
-                 RETURNING t.token"
+                 WHERE (t.state = 'in_progress' AND t.token IS NULL) \
+                     OR (t.expires_at <= clock_timestamp() \
+                         AND (t.state = 'completed' OR t.event_type = EXCLUDED.event_type)) \
+                 RETURNING t.attempts"
             ),
             select: format!(
-                "SELECT event_type, state, expires_at <= clock_timestamp(), \
+                "SELECT event_type, state, token IS NULL, expires_at <= clock_timestamp(), \
                      GREATEST(0, CEIL(EXTRACT(EPOCH FROM expires_at - clock_timestamp()) * 1000))::bigint \
                  FROM {table} WHERE {key}"
             ),
@@ -143,15 +148,17 @@ impl Queries {
                      completed_at = clock_timestamp() \
                  WHERE {key} AND state = 'in_progress' AND token = $4"
             ),
+            // Keeps the record, without a holder, for its attempt count.
             release: format!(
-                "DELETE FROM {table} WHERE {key} AND state = 'in_progress' AND token = $4"
+                "UPDATE {table} SET token = NULL, expires_at = clock_timestamp() \
+                 WHERE {key} AND state = 'in_progress' AND token = $4"
             ),
             extend: format!(
                 "UPDATE {table} SET expires_at = clock_timestamp() + $5::bigint * interval '1 millisecond' \
                  WHERE {key} AND state = 'in_progress' AND token = $4"
             ),
             // `expires_at` of an in-progress record is its lease expiry, so a live lease is
-            // never purged.
+            // never purged; that of a released claim is the time of the release.
             purge: format!("DELETE FROM {table} WHERE expires_at <= clock_timestamp()"),
         }
     }
@@ -428,7 +435,7 @@ CREATE INDEX IF NOT EXISTS webhook_idempotency_expires_at ON webhook_idempotency
         lease: Duration,
     ) -> Result<Option<Claim>, sqlx::Error> {
         let token = Lease::new_token();
-        let granted: Option<String> = sqlx::query_scalar(&self.queries.claim)
+        let granted: Option<i32> = sqlx::query_scalar(&self.queries.claim)
             .bind(key.namespace)
             .bind(key.event_id)
             .bind(key.handler)
@@ -437,21 +444,29 @@ CREATE INDEX IF NOT EXISTS webhook_idempotency_expires_at ON webhook_idempotency
             .bind(store_millis(lease))
             .fetch_optional(&self.pool)
             .await?;
-        if granted.is_some() {
-            return Ok(Some(Claim::Acquired(Lease::new(key, token))));
+        if let Some(attempts) = granted {
+            let attempt = u32::try_from(attempts.max(1)).unwrap_or(1);
+            return Ok(Some(Claim::Acquired(
+                Lease::new(key, token).with_attempt(attempt),
+            )));
         }
         // The claim itself was atomic and changed nothing; this read only says why.
-        let existing: Option<(String, String, bool, i64)> = sqlx::query_as(&self.queries.select)
-            .bind(key.namespace)
-            .bind(key.event_id)
-            .bind(key.handler)
-            .fetch_optional(&self.pool)
-            .await?;
-        let Some((recorded_type, state, expired, remaining_ms)) = existing else {
-            // Released or purged in between: claim again.
+        let existing: Option<(String, String, bool, bool, i64)> =
+            sqlx::query_as(&self.queries.select)
+                .bind(key.namespace)
+                .bind(key.event_id)
+                .bind(key.handler)
+                .fetch_optional(&self.pool)
+                .await?;
+        let Some((recorded_type, state, no_holder, expired, remaining_ms)) = existing else {
+            // Purged in between: claim again.
             return Ok(None);
         };
         let completed = state == "completed";
+        if !completed && no_holder {
+            // Released in between: claim again.
+            return Ok(None);
+        }
         if expired && (completed || recorded_type == key.event_type) {
             // Expired in between: claim again.
             return Ok(None);

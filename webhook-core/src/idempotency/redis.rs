@@ -17,40 +17,119 @@ const DEFAULT_PREFIX: &str = "webhook:idem";
 /// The default time limit of one store operation, as the receiver's default store timeout.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Records are `p|<token>|<event type>` while in progress and `c||<event type>` once
-/// completed. Tokens are hex, so the first two `|` delimit them; the event type is the rest.
-const IN_PROGRESS: &str = "p";
-const COMPLETED: &str = "c";
+/// How long the record of a claim that ended without completing is kept by default.
+const DEFAULT_KEEP_RELEASED: Duration = Duration::from_secs(3600);
 
-/// Marks the record completed and gives it the retention as its expiry, if `ARGV[1]` is the
-/// current token.
+// Records are `l|<token>|<attempts>|<lease expiry>|<event type>` while in progress (the lease
+// expiry in Unix milliseconds on the server's clock; the key itself outlives the lease by the
+// store's `keep_released`, so the attempt count survives a crashed holder), `l||<attempts>|0|<event
+// type>` once released (no holder: absent to every operation, kept only for the count) and
+// `c||<event type>` once completed. Tokens are hex, so the fields before the event type never
+// contain `|`; the event type is the rest. Versions before attempts were counted wrote
+// `p|<token>|<event type>` with the lease as the key's expiry; a claim still reads those.
+
+/// Claims `KEYS[1]` for token `ARGV[1]` and event type `ARGV[2]`, with a lease of `ARGV[3]` ms
+/// and the record kept `ARGV[4]` ms past it. Replies `{1, attempt, ''}` (acquired, also when
+/// the record already holds this token: an earlier try whose reply was lost),
+/// `{2, retry after ms, ''}` (in progress), `{3, 0, ''}` (completed), `{4, 0, recorded type}`
+/// (conflict) or `{0, 0, ''}` (a value this store did not write).
+const CLAIM_SCRIPT: &str = r"
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local attempts = 1
+local v = redis.call('GET', KEYS[1])
+if v then
+  local state = string.sub(v, 1, 2)
+  if state == 'l|' then
+    local token, n, expires, recorded = string.match(v, '^l|([^|]*)|(%d+)|(%d+)|(.*)$')
+    if not token then
+      return {0, 0, ''}
+    end
+    if token == ARGV[1] then
+      return {1, tonumber(n), ''}
+    end
+    if token ~= '' and tonumber(expires) > now then
+      if recorded ~= ARGV[2] then
+        return {4, 0, recorded}
+      end
+      return {2, tonumber(expires) - now, ''}
+    end
+    attempts = tonumber(n) + 1
+  elseif state == 'c|' then
+    local recorded = string.match(v, '^c||(.*)$')
+    if not recorded then
+      return {0, 0, ''}
+    end
+    if recorded ~= ARGV[2] then
+      return {4, 0, recorded}
+    end
+    return {3, 0, ''}
+  elseif state == 'p|' then
+    local recorded = string.match(v, '^p|[^|]*|(.*)$')
+    if not recorded then
+      return {0, 0, ''}
+    end
+    if recorded ~= ARGV[2] then
+      return {4, 0, recorded}
+    end
+    return {2, redis.call('PTTL', KEYS[1]), ''}
+  else
+    return {0, 0, ''}
+  end
+end
+local lease = tonumber(ARGV[3])
+redis.call('SET', KEYS[1],
+  string.format('l|%s|%d|%d|%s', ARGV[1], attempts, now + lease, ARGV[2]),
+  'PX', string.format('%d', lease + tonumber(ARGV[4])))
+return {1, attempts, ''}
+";
+
+/// Marks the record completed and gives it the retention `ARGV[2]` ms as its expiry, if
+/// `ARGV[1]` holds its live lease.
 const COMPLETE_SCRIPT: &str = r"
 local v = redis.call('GET', KEYS[1])
-local held = 'p|' .. ARGV[1] .. '|'
-if v and string.sub(v, 1, #held) == held then
-  redis.call('SET', KEYS[1], 'c||' .. string.sub(v, #held + 1), 'PX', ARGV[2])
+if not v then
+  return 0
+end
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local token, n, expires, recorded = string.match(v, '^l|([^|]*)|(%d+)|(%d+)|(.*)$')
+if token and token ~= '' and token == ARGV[1] and tonumber(expires) > now then
+  redis.call('SET', KEYS[1], 'c||' .. recorded, 'PX', ARGV[2])
   return 1
 end
 return 0
 ";
 
-/// Deletes the record if `ARGV[1]` is the current token.
+/// Releases the record if `ARGV[1]` is the current token: no holder, kept `ARGV[2]` ms for its
+/// attempt count.
 const RELEASE_SCRIPT: &str = r"
 local v = redis.call('GET', KEYS[1])
-local held = 'p|' .. ARGV[1] .. '|'
-if v and string.sub(v, 1, #held) == held then
-  redis.call('DEL', KEYS[1])
+if not v then
+  return 0
+end
+local token, n, expires, recorded = string.match(v, '^l|([^|]*)|(%d+)|(%d+)|(.*)$')
+if token and token ~= '' and token == ARGV[1] then
+  redis.call('SET', KEYS[1], 'l||' .. n .. '|0|' .. recorded, 'PX', ARGV[2])
   return 1
 end
 return 0
 ";
 
-/// Sets the lease's expiry to `ARGV[2]` ms from now if `ARGV[1]` is the current token.
+/// Sets the lease's expiry to `ARGV[2]` ms from now, and the record's to `ARGV[3]` ms after
+/// that, if `ARGV[1]` holds the live lease.
 const EXTEND_SCRIPT: &str = r"
 local v = redis.call('GET', KEYS[1])
-local held = 'p|' .. ARGV[1] .. '|'
-if v and string.sub(v, 1, #held) == held then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+if not v then
+  return 0
+end
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local token, n, expires, recorded = string.match(v, '^l|([^|]*)|(%d+)|(%d+)|(.*)$')
+if token and token ~= '' and token == ARGV[1] and tonumber(expires) > now then
+  local by = tonumber(ARGV[2])
+  redis.call('SET', KEYS[1], string.format('l|%s|%s|%d|%s', token, n, now + by, recorded),
+    'PX', string.format('%d', by + tonumber(ARGV[3])))
   return 1
 end
 return 0
@@ -58,12 +137,18 @@ return 0
 
 /// An idempotency store in Redis (or a Redis-compatible server such as Valkey).
 ///
-/// **Guarantee**: at least once, with concurrent duplicates suppressed. A claim is a single
-/// `SET key value NX PX <lease>`, so two deliveries in flight at the same time never both run
-/// a handler, and an abandoned lease ends by itself when the key expires (on the Redis
-/// server's clock). `complete`, `release` and `extend` are Lua scripts that act only when the
-/// lease's token is still the one recorded; a completed record is kept with an expiry of the
-/// retention period, so no purge job is needed ([`purge_expired`] does nothing).
+/// **Guarantee**: at least once, with concurrent duplicates suppressed. A claim is a single Lua
+/// script (one round trip, run atomically by the server), so two deliveries in flight at the
+/// same time never both run a handler; an abandoned lease ends by itself when its expiry,
+/// recorded on the Redis server's clock, passes. `complete`, `release` and `extend` are Lua
+/// scripts that act only when the lease's token is still the one recorded. Every key has an
+/// expiry: a completed record the retention period, a claim that did not complete (released,
+/// or abandoned by a crashed holder) [`keep_released`](RedisStoreBuilder::keep_released)
+/// after its lease, kept that long only so the next claim knows its
+/// [attempt](Lease::attempt). No purge job is needed ([`purge_expired`] does nothing).
+///
+/// The scripts read the server's clock (`TIME`) before writing, which needs Redis 5 or later
+/// (or a compatible server such as Valkey).
 ///
 /// Redis is not a durable store: a server without persistence (or with `appendfsync
 /// everysec` losing its last second), a restart, a failover to a replica that had not
@@ -102,6 +187,9 @@ struct Inner {
     connection: OnceCell<ConnectionManager>,
     prefix: String,
     timeout: Duration,
+    /// `keep_released` in milliseconds, as the scripts take it.
+    keep_released_ms: i64,
+    claim: Script,
     complete: Script,
     release: Script,
     extend: Script,
@@ -113,6 +201,7 @@ impl fmt::Debug for RedisStore {
         f.debug_struct("RedisStore")
             .field("prefix", &self.inner.prefix)
             .field("timeout", &self.inner.timeout)
+            .field("keep_released_ms", &self.inner.keep_released_ms)
             .field("connected", &self.inner.connection.initialized())
             .finish_non_exhaustive()
     }
@@ -123,6 +212,7 @@ impl fmt::Debug for RedisStore {
 pub struct RedisStoreBuilder {
     prefix: String,
     timeout: Duration,
+    keep_released: Duration,
 }
 
 impl Default for RedisStoreBuilder {
@@ -130,6 +220,7 @@ impl Default for RedisStoreBuilder {
         Self {
             prefix: DEFAULT_PREFIX.to_owned(),
             timeout: DEFAULT_TIMEOUT,
+            keep_released: DEFAULT_KEEP_RELEASED,
         }
     }
 }
@@ -148,6 +239,17 @@ impl RedisStoreBuilder {
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// How long the record of a claim that did not complete is kept: from its release (its
+    /// handler failed), or from the end of its lease (its holder crashed). Within that time the
+    /// next claim of the same handler is the next [attempt](Lease::attempt); after it the key
+    /// is gone and a claim counts from 1 again. Default 1 hour, as long as a SQL store keeps
+    /// such records when purged hourly; each costs one small key for that time.
+    #[must_use]
+    pub fn keep_released(mut self, keep: Duration) -> Self {
+        self.keep_released = keep;
         self
     }
 
@@ -184,6 +286,8 @@ impl RedisStoreBuilder {
                 connection: OnceCell::new(),
                 prefix: self.prefix,
                 timeout: self.timeout,
+                keep_released_ms: store_millis(self.keep_released).max(1),
+                claim: Script::new(CLAIM_SCRIPT),
                 complete: Script::new(COMPLETE_SCRIPT),
                 release: Script::new(RELEASE_SCRIPT),
                 extend: Script::new(EXTEND_SCRIPT),
@@ -210,7 +314,7 @@ impl RedisStore {
         Self::builder().open(url)
     }
 
-    /// Options: key prefix and timeout.
+    /// Options: key prefix, timeout, how long released claims are kept.
     #[must_use]
     pub fn builder() -> RedisStoreBuilder {
         RedisStoreBuilder::default()
@@ -272,19 +376,19 @@ impl RedisStore {
             .unwrap_or_else(|elapsed| Err(StoreError::unavailable(elapsed)))
     }
 
-    /// Runs a token-checked script; `true` when it acted.
+    /// Runs a token-checked script with durations in milliseconds; `true` when it acted.
     async fn run_script(
         &self,
         script: &Script,
         lease: &Lease,
-        millis: Option<i64>,
+        millis: &[i64],
     ) -> Result<bool, StoreError> {
         self.within(async {
             let mut connection = self.connection().await?;
             let mut invocation = script.key(self.lease_key(lease));
             invocation.arg(lease.token());
-            if let Some(millis) = millis {
-                invocation.arg(millis);
+            for millis in millis {
+                invocation.arg(*millis);
             }
             let acted: i64 = invocation
                 .invoke_async(&mut connection)
@@ -303,71 +407,39 @@ impl RedisStore {
     ) -> Result<Claim, StoreError> {
         let mut connection = self.connection().await?;
         let redis_key = self.record_key(key.namespace, key.event_id, key.handler);
-        let record = format!("{IN_PROGRESS}|{token}|{}", key.event_type);
         // PX must be positive.
         let lease_ms = store_millis(lease).max(1);
-        // The key can vanish between the failed SET and the read (expiry, release); a few
-        // rounds settle it. Past them, report a short wait: the sender retries, nothing runs
-        // twice.
-        for _ in 0..4 {
-            let set: Option<String> = redis::cmd("SET")
-                .arg(&redis_key)
-                .arg(&record)
-                .arg("NX")
-                .arg("PX")
-                .arg(lease_ms)
-                .query_async(&mut connection)
-                .await
-                .map_err(StoreError::unavailable)?;
-            if set.is_some() {
-                return Ok(Claim::Acquired(Lease::new(key, token)));
+        let (answer, number, recorded_type): (i64, i64, String) = self
+            .inner
+            .claim
+            .key(redis_key)
+            .arg(token)
+            .arg(key.event_type)
+            .arg(lease_ms)
+            .arg(self.inner.keep_released_ms)
+            .invoke_async(&mut connection)
+            .await
+            .map_err(StoreError::unavailable)?;
+        match answer {
+            1 => {
+                let attempt = u32::try_from(number.max(1)).unwrap_or(u32::MAX);
+                Ok(Claim::Acquired(
+                    Lease::new(key, token).with_attempt(attempt),
+                ))
             }
-            let (existing, ttl_ms): (Option<String>, i64) = redis::pipe()
-                .atomic()
-                .get(&redis_key)
-                .pttl(&redis_key)
-                .query_async(&mut connection)
-                .await
-                .map_err(StoreError::unavailable)?;
-            let Some(existing) = existing else {
-                continue;
-            };
-            let mut parts = existing.splitn(3, '|');
-            let (Some(state), Some(recorded_token), Some(recorded_type)) =
-                (parts.next(), parts.next(), parts.next())
-            else {
-                return Err(StoreError::unavailable(
-                    "unrecognized idempotency record in redis",
-                ));
-            };
-            // This claim's own SET, applied by an earlier try whose answer was lost (see
-            // `claim`): the lease is ours.
-            if state == IN_PROGRESS && recorded_token == token {
-                return Ok(Claim::Acquired(Lease::new(key, token)));
-            }
-            if recorded_type != key.event_type {
-                return Ok(Claim::Conflict {
-                    recorded_type: recorded_type.to_owned(),
-                });
-            }
-            return match state {
-                COMPLETED => Ok(Claim::Completed),
-                IN_PROGRESS => {
-                    // -1 (no expiry) cannot happen for records written here; fall back to the
-                    // lease rather than to zero.
-                    let retry_after = u64::try_from(ttl_ms)
-                        .map(Duration::from_millis)
-                        .unwrap_or(lease);
-                    Ok(Claim::InProgress { retry_after })
-                }
-                _ => Err(StoreError::unavailable(
-                    "unrecognized idempotency record in redis",
-                )),
-            };
+            // -1 (no expiry) cannot happen for records written here; fall back to the lease
+            // rather than to zero.
+            2 => Ok(Claim::InProgress {
+                retry_after: u64::try_from(number)
+                    .map(Duration::from_millis)
+                    .unwrap_or(lease),
+            }),
+            3 => Ok(Claim::Completed),
+            4 => Ok(Claim::Conflict { recorded_type }),
+            _ => Err(StoreError::unavailable(
+                "unrecognized idempotency record in redis",
+            )),
         }
-        Ok(Claim::InProgress {
-            retry_after: Duration::from_secs(1),
-        })
     }
 }
 
@@ -394,7 +466,7 @@ impl IdempotencyStore for RedisStore {
     async fn complete(&self, lease: &Lease, retention: Duration) -> Result<(), StoreError> {
         let millis = store_millis(retention).max(1);
         if self
-            .run_script(&self.inner.complete, lease, Some(millis))
+            .run_script(&self.inner.complete, lease, &[millis])
             .await?
         {
             Ok(())
@@ -404,14 +476,19 @@ impl IdempotencyStore for RedisStore {
     }
 
     async fn release(&self, lease: &Lease) -> Result<(), StoreError> {
-        self.run_script(&self.inner.release, lease, None).await?;
+        self.run_script(&self.inner.release, lease, &[self.inner.keep_released_ms])
+            .await?;
         Ok(())
     }
 
     async fn extend(&self, lease: &Lease, by: Duration) -> Result<(), StoreError> {
         let millis = store_millis(by).max(1);
         if self
-            .run_script(&self.inner.extend, lease, Some(millis))
+            .run_script(
+                &self.inner.extend,
+                lease,
+                &[millis, self.inner.keep_released_ms],
+            )
             .await?
         {
             Ok(())
@@ -420,7 +497,8 @@ impl IdempotencyStore for RedisStore {
         }
     }
 
-    /// Redis deletes expired records itself: nothing to do.
+    /// Redis deletes expired records (completed, and released or abandoned claims) itself:
+    /// nothing to do.
     async fn purge_expired(&self) -> Result<u64, StoreError> {
         Ok(0)
     }

@@ -19,7 +19,9 @@ use super::{
 /// The schema, created on open when missing. Text columns use SQLite's default `BINARY`
 /// collation, so ids are compared byte for byte (`evt_ABC` and `evt_abc` are different keys).
 /// `expires_at` is the lease expiry of an in-progress record and the end of retention of a
-/// completed one, in Unix milliseconds.
+/// completed one, in Unix milliseconds. An in-progress record without a token is a released
+/// claim (`expires_at` is the time of the release): absent to every operation, kept until the
+/// next purge only for its `attempts`. Tables created before releases were kept need no change.
 const SCHEMA: &str = "\
 CREATE TABLE IF NOT EXISTS webhook_idempotency (
     namespace     TEXT    NOT NULL,
@@ -46,11 +48,12 @@ macro_rules! now_ms {
 
 const SELECT_NOW: &str = concat!("SELECT ", now_ms!());
 
-const SELECT_RECORD: &str = "SELECT event_type, state, expires_at FROM webhook_idempotency \
-     WHERE namespace = ?1 AND event_id = ?2 AND handler = ?3";
+const SELECT_RECORD: &str = "SELECT event_type, state, expires_at, token IS NULL \
+     FROM webhook_idempotency WHERE namespace = ?1 AND event_id = ?2 AND handler = ?3";
 
-/// Records a claim: inserts, or takes over an expired lease or a completed record past its
-/// retention (the caller has checked which under the write lock).
+/// Records a claim: inserts, or takes over an expired lease, a released claim or a completed
+/// record past its retention (the caller has checked which under the write lock), and returns
+/// the attempt number.
 const UPSERT_CLAIM: &str = "INSERT INTO webhook_idempotency \
          (namespace, event_id, handler, event_type, state, token, expires_at, attempts, first_seen_at) \
      VALUES (?1, ?2, ?3, ?4, 'in_progress', ?5, ?6 + ?7, 1, ?6) \
@@ -61,7 +64,8 @@ const UPSERT_CLAIM: &str = "INSERT INTO webhook_idempotency \
          attempts = CASE WHEN state = 'completed' THEN 1 ELSE attempts + 1 END, \
          first_seen_at = CASE WHEN state = 'completed' THEN excluded.first_seen_at ELSE first_seen_at END, \
          completed_at = NULL, \
-         state = 'in_progress'";
+         state = 'in_progress' \
+     RETURNING attempts";
 
 const COMPLETE: &str = concat!(
     "UPDATE webhook_idempotency SET state = 'completed', token = NULL, expires_at = ",
@@ -72,9 +76,13 @@ const COMPLETE: &str = concat!(
     " AND state = 'in_progress' AND token = ?4"
 );
 
-const RELEASE: &str = "DELETE FROM webhook_idempotency \
-     WHERE namespace = ?1 AND event_id = ?2 AND handler = ?3 \
-         AND state = 'in_progress' AND token = ?4";
+/// Keeps the record, without a holder, for its attempt count.
+const RELEASE: &str = concat!(
+    "UPDATE webhook_idempotency SET token = NULL, expires_at = ",
+    now_ms!(),
+    " WHERE namespace = ?1 AND event_id = ?2 AND handler = ?3",
+    " AND state = 'in_progress' AND token = ?4"
+);
 
 const EXTEND: &str = concat!(
     "UPDATE webhook_idempotency SET expires_at = ",
@@ -83,7 +91,8 @@ const EXTEND: &str = concat!(
     " AND state = 'in_progress' AND token = ?4"
 );
 
-/// `expires_at` of an in-progress record is its lease expiry, so a live lease is never purged.
+/// `expires_at` of an in-progress record is its lease expiry, so a live lease is never purged;
+/// that of a released claim is the time of the release, so the next purge removes it.
 const PURGE: &str = concat!(
     "DELETE FROM webhook_idempotency WHERE expires_at <= ",
     now_ms!()
@@ -332,7 +341,7 @@ impl SqliteStore {
         // absent; a deferred transaction would upgrade after reading and fail with BUSY at once.
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let now: i64 = sqlx::query_scalar(SELECT_NOW).fetch_one(&mut *tx).await?;
-        let existing: Option<(String, String, i64)> = sqlx::query_as(SELECT_RECORD)
+        let existing: Option<(String, String, i64, bool)> = sqlx::query_as(SELECT_RECORD)
             .bind(key.namespace)
             .bind(key.event_id)
             .bind(key.handler)
@@ -344,7 +353,7 @@ impl SqliteStore {
             return Ok(answer);
         }
         let token = Lease::new_token();
-        sqlx::query(UPSERT_CLAIM)
+        let attempts: i64 = sqlx::query_scalar(UPSERT_CLAIM)
             .bind(key.namespace)
             .bind(key.event_id)
             .bind(key.handler)
@@ -352,10 +361,12 @@ impl SqliteStore {
             .bind(&token)
             .bind(now)
             .bind(store_millis(lease))
-            .execute(&mut *tx)
+            .fetch_one(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(Claim::Acquired(Lease::new(key, token)))
+        Ok(Claim::Acquired(
+            Lease::new(key, token).with_attempt(saturating_attempt(attempts)),
+        ))
     }
 }
 
@@ -456,11 +467,15 @@ impl TxBackend for SqliteStore {
 /// claim may take the key.
 fn existing_answer(
     key: &ClaimKey<'_>,
-    existing: Option<(String, String, i64)>,
+    existing: Option<(String, String, i64, bool)>,
     now: i64,
 ) -> Option<Claim> {
-    let (recorded_type, state, expires_at) = existing?;
+    let (recorded_type, state, expires_at, no_holder) = existing?;
     let completed = state == "completed";
+    // A released claim is absent, whatever its type and however the clock moved since.
+    if !completed && no_holder {
+        return None;
+    }
     let expired = expires_at <= now;
     // A completed record past its retention is as good as absent (purge is lazy).
     if completed && expired {
@@ -479,6 +494,11 @@ fn existing_answer(
     Some(Claim::InProgress {
         retry_after: Duration::from_millis(remaining),
     })
+}
+
+/// An attempt count read from the store as a lease's attempt number.
+fn saturating_attempt(attempts: i64) -> u32 {
+    u32::try_from(attempts.max(1)).unwrap_or(u32::MAX)
 }
 
 async fn complete_on(

@@ -32,6 +32,8 @@
 //! | `customer.credit.insufficient`, `customer.credit.low_balance`, `billing.discrepancy`, `usage.report.empty`, `exchange_rate.*` | not documented | — |
 //! | everything else in [`EVENT_TYPES`] | not modelled here | — |
 //!
+//! [`object_kind`] gives this table's answer for an event type.
+//!
 //! Where the object is not documented or not modelled, take `Event<serde_json::Value>` (the
 //! default, `Event`) or your own `#[derive(Deserialize)]` struct. [`CreditTransaction`],
 //! [`Meter`] and [`MeterEvent`] are the other credit-billing models of the package, for
@@ -65,6 +67,7 @@ mod event_body;
 mod event_types;
 mod invoice;
 mod meter;
+mod object_kind;
 mod payment;
 mod payment_intent;
 mod refund;
@@ -92,6 +95,7 @@ pub use invoice::{
 pub use meter::{
     AggregationMethod, Meter, MeterEvent, MeterEventPayload, MeterEventStatus, MeterStatus,
 };
+pub use object_kind::{object_kind, ObjectKind};
 pub use payment::{
     ArcBlockPayment, BitcoinPayment, EvmPayment, PaymentBeneficiary, PaymentDetails, PaymentError,
     PaymentErrorType, Staking, StripePayment,

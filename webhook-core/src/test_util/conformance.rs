@@ -31,6 +31,7 @@
 //! | I12 | keys are compared byte for byte (`evt_ABC` ≠ `evt_abc`, trailing and leading spaces, SQL/LIKE/separator characters); a 255-byte id works, a 256-byte or empty id is `InvalidKey` |
 //! | I13 | `retry_after` agrees with the store's clock (a store mixing clocks or time zones fails I02/I04) |
 //! | extend | `extend` by the holder keeps the lease live past its original expiry; by anyone else it is `LeaseLost` |
+//! | attempts | [`Lease::attempt`] counts the claims of a key: 1 at first, +1 after a release and after a takeover of an expired lease (also when claims race for it: one winner, the others `InProgress`), 1 again once a completion outlived its retention (and, when `purge_expired` deletes, once a released claim was purged); a released claim is absent (acquired at once, under any event type) and its lease can no longer complete, extend or release |
 //!
 //! Not checked, because they depend on the deployment: outages (I10: point the store at a
 //! closed port and expect [`StoreError::Unavailable`]), several processes (I09/I14: run
@@ -42,7 +43,10 @@
 //! The suite uses fresh random namespaces on every run, so runs against a shared database
 //! never collide; it leaves a few records behind (completed with short retentions, or
 //! released), which `purge_expired` or the store's expiry removes. It sleeps for real (leases
-//! of 300 ms by default) and takes a few seconds.
+//! of 300 ms by default) and takes a few seconds. The `attempts` check runs after the others,
+//! because their `purge_expired` would delete the released claims whose count it follows; for
+//! the same reason nothing else may purge the store while it runs, unless
+//! [`Conformance::counts_attempts`] is off.
 
 use std::fmt;
 use std::future::Future;
@@ -98,6 +102,7 @@ pub struct Conformance {
     concurrency: usize,
     rounds: usize,
     purge_deletes: bool,
+    counts_attempts: bool,
 }
 
 impl Default for Conformance {
@@ -107,6 +112,7 @@ impl Default for Conformance {
             concurrency: 32,
             rounds: 3,
             purge_deletes: true,
+            counts_attempts: true,
         }
     }
 }
@@ -146,6 +152,15 @@ impl Conformance {
     #[must_use]
     pub fn purge_deletes(mut self, deletes: bool) -> Self {
         self.purge_deletes = deletes;
+        self
+    }
+
+    /// Whether the store counts attempts (default `true`): [`Lease::attempt`] must then follow
+    /// every claim of a key, as the `attempts` check pins. Turn it off for a store that does
+    /// not count; the check then insists that every lease reports attempt 1.
+    #[must_use]
+    pub fn counts_attempts(mut self, counts: bool) -> Self {
+        self.counts_attempts = counts;
         self
     }
 
@@ -204,7 +219,9 @@ impl Conformance {
         extend?;
         races?;
         spaces?;
-        bytes
+        bytes?;
+        // Alone: a purge by another check could delete a released claim it counts on.
+        suite.attempts().await
     }
 }
 
@@ -691,6 +708,126 @@ impl<S: IdempotencyStore> Suite<S> {
         Ok(())
     }
 
+    /// `attempts`: the count carried by [`Lease::attempt`].
+    async fn attempts(&self) -> Result<(), Failure> {
+        let key = self.key("attempts");
+        let first = self.acquire("attempts", false, &key, LONG).await?;
+        self.expect_attempt(&first, 1, "the first claim")?;
+
+        // A release ends the claim for good, but keeps its count.
+        ok("attempts", "release", self.b.release(&first).await)?;
+        self.expect_lease_lost(
+            "attempts",
+            "complete after release",
+            self.a.complete(&first, LONG),
+        )
+        .await?;
+        self.expect_lease_lost(
+            "attempts",
+            "extend after release",
+            self.b.extend(&first, LONG),
+        )
+        .await?;
+        ok("attempts", "release twice", self.a.release(&first).await)?;
+        let second = self
+            .acquire("attempts", true, &key, self.options.short)
+            .await?;
+        self.expect_attempt(&second, 2, "the claim after a release")?;
+        ok(
+            "attempts",
+            "release of the spent lease",
+            self.a.release(&first).await,
+        )?;
+        self.expect_in_progress("attempts", false, &key).await?;
+
+        // A takeover of an expired lease counts too.
+        self.expire().await;
+        let third = self.acquire("attempts", false, &key, LONG).await?;
+        self.expect_attempt(&third, 3, "the takeover of an expired lease")?;
+
+        // Claims racing for a released claim: one winner, with the next number.
+        ok("attempts", "release", self.a.release(&third).await)?;
+        let (winners, outcomes) = self.race(&key, LONG).await?;
+        ensure!(
+            "attempts",
+            winners.len() == 1
+                && outcomes
+                    .iter()
+                    .all(|claim| matches!(claim, Claim::Acquired(_) | Claim::InProgress { .. })),
+            "{} concurrent claims on a released key answered {outcomes:?}",
+            self.options.concurrency
+        );
+        self.expect_attempt(&winners[0], 4, "the winner of a race for a released claim")?;
+
+        // Once a completion outlived its retention, counting starts again.
+        ok(
+            "attempts",
+            "complete with a short retention",
+            self.b.complete(&winners[0], self.options.short).await,
+        )?;
+        self.expect_claim("attempts", false, &key, &Claim::Completed)
+            .await?;
+        self.expire().await;
+        if self.options.purge_deletes {
+            let purged = store_result(
+                "attempts",
+                "purge_expired",
+                &key,
+                self.a.purge_expired().await,
+            )?;
+            ensure!(
+                "attempts",
+                purged >= 1,
+                "purge_expired deleted {purged} records; expected at least the expired completion"
+            );
+        }
+        let renewed = self.acquire("attempts", true, &key, LONG).await?;
+        self.expect_attempt(&renewed, 1, "the claim after the retention")?;
+
+        // A purge removes a released claim: it does not live on.
+        ok("attempts", "release", self.a.release(&renewed).await)?;
+        if self.options.purge_deletes {
+            let purged = store_result(
+                "attempts",
+                "purge_expired",
+                &key,
+                self.b.purge_expired().await,
+            )?;
+            ensure!(
+                "attempts",
+                purged >= 1,
+                "purge_expired deleted {purged} records; expected at least the released claim"
+            );
+            let after_purge = self.acquire("attempts", false, &key, LONG).await?;
+            self.expect_attempt(&after_purge, 1, "the claim after a purge of a released one")?;
+            ok("attempts", "release", self.b.release(&after_purge).await)?;
+        }
+
+        // A released claim is absent whatever the event type of the next claim.
+        let typed = self.key("attempts");
+        let held = self.acquire("attempts", true, &typed, LONG).await?;
+        ok("attempts", "release", self.a.release(&held).await)?;
+        let retyped = self
+            .acquire("attempts", false, &typed.with_type("charge.refunded"), LONG)
+            .await?;
+        ok("attempts", "release", self.b.release(&retyped).await)
+    }
+
+    fn expect_attempt(&self, lease: &Lease, counted: u32, what: &str) -> Result<(), Failure> {
+        let expected = if self.options.counts_attempts {
+            counted
+        } else {
+            1
+        };
+        ensure!(
+            "attempts",
+            lease.attempt() == expected,
+            "{what} is attempt {}, expected {expected}",
+            lease.attempt()
+        );
+        Ok(())
+    }
+
     /// Claims `key` from `concurrency` tasks at once, alternating instances.
     async fn race(&self, key: &Key, lease: Duration) -> Result<(Vec<Lease>, Vec<Claim>), Failure> {
         let tasks = self.options.concurrency;
@@ -910,6 +1047,31 @@ mod tests {
         }
     }
 
+    /// A store that does not count attempts: every lease reports 1.
+    #[derive(Default)]
+    struct Uncounted(MemoryStore);
+
+    impl IdempotencyStore for Uncounted {
+        async fn claim(&self, key: &ClaimKey<'_>, lease: Duration) -> Result<Claim, StoreError> {
+            Ok(match self.0.claim(key, lease).await? {
+                Claim::Acquired(held) => Claim::Acquired(held.with_attempt(1)),
+                other => other,
+            })
+        }
+        async fn complete(&self, lease: &Lease, retention: Duration) -> Result<(), StoreError> {
+            self.0.complete(lease, retention).await
+        }
+        async fn release(&self, lease: &Lease) -> Result<(), StoreError> {
+            self.0.release(lease).await
+        }
+        async fn extend(&self, lease: &Lease, by: Duration) -> Result<(), StoreError> {
+            self.0.extend(lease, by).await
+        }
+        async fn purge_expired(&self) -> Result<u64, StoreError> {
+            self.0.purge_expired().await
+        }
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn memory_store_passes() {
         run(Arc::new(MemoryStore::new())).await.unwrap();
@@ -931,5 +1093,27 @@ mod tests {
     async fn a_store_that_ignores_the_id_length_fails() {
         let failure = run(Arc::new(Unvalidated::default())).await.unwrap_err();
         assert_eq!(failure.check, "I12", "{failure}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_store_that_does_not_count_attempts_fails_unless_it_says_so() {
+        let failure = run(Arc::new(Uncounted::default())).await.unwrap_err();
+        assert_eq!(failure.check, "attempts", "{failure}");
+        assert!(failure.message.contains("expected 2"), "{failure}");
+        Conformance::new()
+            .counts_attempts(false)
+            .run(Arc::new(Uncounted::default()))
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_counting_store_fails_when_said_not_to_count() {
+        let failure = Conformance::new()
+            .counts_attempts(false)
+            .run(Arc::new(MemoryStore::new()))
+            .await
+            .unwrap_err();
+        assert_eq!(failure.check, "attempts", "{failure}");
     }
 }

@@ -1,6 +1,7 @@
 //! Helpers for tests: signed deliveries for any scheme. Enabled by the `test-util` feature.
 
 pub mod conformance;
+pub mod fixtures;
 
 use std::sync::Arc;
 

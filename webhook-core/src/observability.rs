@@ -1,0 +1,504 @@
+//! What a receiver reports about each delivery: `tracing` spans and `metrics` counters.
+//!
+//! Nothing is installed for you: spans go to whatever `tracing` subscriber the application
+//! sets up, and metrics to whatever recorder it installs for the [`metrics`] facade (for
+//! example `metrics-exporter-prometheus`). With neither installed, both cost a few atomic loads.
+//!
+//! # Spans
+//!
+//! | span (level INFO) | fields |
+//! |---|---|
+//! | `webhook.delivery` | `scheme`, `event_id`, `event_type`, `outcome`, `reason`, `latency_ms` |
+//! | `webhook.handler` (inside the delivery's) | `handler`, `attempt`, `outcome`, `latency_ms` |
+//!
+//! `event_id` and `event_type` are recorded only once the signature has verified: before that
+//! they are whatever an attacker wrote. `outcome` is a [`DeliveryOutcome`] label, `reason` a
+//! [`RejectReason`] label (rejected deliveries only), and a handler's `outcome` a
+//! [`HandlerOutcome`] label. `attempt` is the store's count of claims of that (event, handler),
+//! this one included, so a handler run for the third time after two failures shows 3. A
+//! handler's own logs and spans are nested in its `webhook.handler` span.
+//!
+//! No secret, signature, header value or body is ever a span field or logged at INFO or above;
+//! the cross-crate `log_hygiene` tests check it.
+//!
+//! # Metrics
+//!
+//! | name | kind | labels |
+//! |---|---|---|
+//! | [`DELIVERIES`] `webhook_deliveries_total` | counter | `scheme`, `outcome`, and `reason` when rejected |
+//! | [`VERIFIED`] `webhook_verified_total` | counter | `scheme` |
+//! | [`DELIVERY_DURATION`] `webhook_delivery_duration_seconds` | histogram | `scheme`, `outcome` |
+//! | [`HANDLER_RUNS`] `webhook_handler_runs_total` | counter | `handler`, `outcome` |
+//! | [`HANDLER_DURATION`] `webhook_handler_duration_seconds` | histogram | `handler`, `outcome` |
+//!
+//! Every delivery is counted once in `webhook_deliveries_total`, with its final outcome;
+//! `webhook_verified_total` counts those whose signature verified (whatever happened next). Label
+//! values come from fixed sets (the `as_str` of the enums below, scheme names and handler paths),
+//! never from the request, so an attacker cannot grow the number of series.
+//!
+//! ```
+//! use webhook_core::observability::{DeliveryOutcome, RejectReason};
+//!
+//! assert_eq!(DeliveryOutcome::Rejected(RejectReason::BadSignature).as_str(), "rejected");
+//! assert_eq!(RejectReason::BadSignature.as_str(), "bad_signature");
+//! ```
+
+use std::fmt;
+use std::time::Duration;
+
+use metrics::{Key, Label, Metadata};
+use tracing::Span;
+
+use crate::dispatch::{FailureCause, Receipt, ReceiveError};
+use crate::signature::VerifyError;
+
+/// Counter: deliveries by final outcome (`scheme`, `outcome`, `reason` when rejected).
+pub const DELIVERIES: &str = "webhook_deliveries_total";
+/// Counter: deliveries whose signature verified (`scheme`).
+pub const VERIFIED: &str = "webhook_verified_total";
+/// Histogram: seconds from receiving a delivery to its answer (`scheme`, `outcome`).
+pub const DELIVERY_DURATION: &str = "webhook_delivery_duration_seconds";
+/// Counter: handler runs by outcome (`handler`, `outcome`).
+pub const HANDLER_RUNS: &str = "webhook_handler_runs_total";
+/// Histogram: seconds a handler ran, its completion included (`handler`, `outcome`).
+pub const HANDLER_DURATION: &str = "webhook_handler_duration_seconds";
+
+/// How a delivery ended: the `outcome` label. One per delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DeliveryOutcome {
+    /// Refused before any handler ran (401, 400, 408, 413, 415, 422, or shed with 503).
+    Rejected(RejectReason),
+    /// Every matching handler had already completed (200).
+    Duplicate,
+    /// Another delivery of the event holds a handler's lease (409).
+    InProgress,
+    /// No handler matches the type (200).
+    Ignored,
+    /// Every matching handler completed, at least one in this delivery (200).
+    Processed,
+    /// A handler failed, panicked or timed out (500 or 503).
+    Failed,
+    /// The idempotency store could not be reached in time (503).
+    StoreUnavailable,
+}
+
+impl DeliveryOutcome {
+    /// The outcome of a receiver's answer.
+    #[must_use]
+    pub fn of(result: &Result<Receipt, ReceiveError>) -> Self {
+        match result {
+            Ok(receipt) if receipt.is_ignored() => Self::Ignored,
+            Ok(receipt) if receipt.is_duplicate() => Self::Duplicate,
+            Ok(_) => Self::Processed,
+            Err(ReceiveError::Unauthenticated(error)) => {
+                Self::Rejected(RejectReason::of_verify(error))
+            }
+            Err(ReceiveError::Malformed(_)) => Self::Rejected(RejectReason::MalformedEvent),
+            Err(ReceiveError::Conflict { .. }) => Self::Rejected(RejectReason::TypeConflict),
+            Err(ReceiveError::InProgress { .. }) => Self::InProgress,
+            Err(ReceiveError::HandlerFailed { .. }) => Self::Failed,
+            Err(ReceiveError::StoreUnavailable { .. }) => Self::StoreUnavailable,
+        }
+    }
+
+    /// Every outcome, each reason of `Rejected` included.
+    pub fn all() -> impl Iterator<Item = Self> + Clone {
+        RejectReason::ALL.into_iter().map(Self::Rejected).chain([
+            Self::Duplicate,
+            Self::InProgress,
+            Self::Ignored,
+            Self::Processed,
+            Self::Failed,
+            Self::StoreUnavailable,
+        ])
+    }
+
+    /// The position of this outcome in [`DeliveryOutcome::all`].
+    fn index(self) -> usize {
+        let others = RejectReason::ALL.len();
+        match self {
+            Self::Rejected(reason) => reason as usize,
+            Self::Duplicate => others,
+            Self::InProgress => others + 1,
+            Self::Ignored => others + 2,
+            Self::Processed => others + 3,
+            Self::Failed => others + 4,
+            Self::StoreUnavailable => others + 5,
+        }
+    }
+
+    /// The `outcome` label.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Rejected(_) => "rejected",
+            Self::Duplicate => "duplicate",
+            Self::InProgress => "in_progress",
+            Self::Ignored => "ignored",
+            Self::Processed => "processed",
+            Self::Failed => "failed",
+            Self::StoreUnavailable => "store_unavailable",
+        }
+    }
+
+    /// The `reason` label, for a rejected delivery.
+    #[must_use]
+    pub fn reason(self) -> Option<RejectReason> {
+        match self {
+            Self::Rejected(reason) => Some(reason),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for DeliveryOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.reason() {
+            Some(reason) => write!(f, "rejected ({reason})"),
+            None => f.write_str(self.as_str()),
+        }
+    }
+}
+
+/// Why a delivery was rejected: the `reason` label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RejectReason {
+    /// A header the scheme needs is absent (401).
+    MissingHeader,
+    /// A signature or timestamp header is not in the scheme's format (401).
+    MalformedHeader,
+    /// The signed timestamp is outside the tolerance window (401).
+    StaleTimestamp,
+    /// No signature matches a configured secret (401).
+    BadSignature,
+    /// The body cannot be read the way the scheme verifies it (401).
+    MalformedBody,
+    /// Authentic, but not a usable event (400).
+    MalformedEvent,
+    /// The event id was first recorded with another type (422).
+    TypeConflict,
+    /// The body exceeds the limit (413). Reported by HTTP adapters.
+    PayloadTooLarge,
+    /// A non-JSON `Content-Type` or any `Content-Encoding` (415). Reported by HTTP adapters.
+    UnsupportedMediaType,
+    /// The body could not be read (400). Reported by HTTP adapters.
+    UnreadableBody,
+    /// The body did not arrive within the body timeout (408). Reported by HTTP adapters.
+    BodyTimeout,
+    /// Too many deliveries in flight; shed with 503. Reported by HTTP adapters.
+    Overloaded,
+}
+
+impl RejectReason {
+    /// Every reason, in declaration order.
+    pub const ALL: [Self; 12] = [
+        Self::MissingHeader,
+        Self::MalformedHeader,
+        Self::StaleTimestamp,
+        Self::BadSignature,
+        Self::MalformedBody,
+        Self::MalformedEvent,
+        Self::TypeConflict,
+        Self::PayloadTooLarge,
+        Self::UnsupportedMediaType,
+        Self::UnreadableBody,
+        Self::BodyTimeout,
+        Self::Overloaded,
+    ];
+
+    /// The reason a verification failed.
+    #[must_use]
+    pub fn of_verify(error: &VerifyError) -> Self {
+        match error {
+            VerifyError::MissingHeader(_) => Self::MissingHeader,
+            VerifyError::MalformedHeader(_)
+            | VerifyError::MalformedTimestamp
+            | VerifyError::NoSignature
+            | VerifyError::TooManySignatures => Self::MalformedHeader,
+            VerifyError::TimestampTooOld | VerifyError::TimestampInFuture => Self::StaleTimestamp,
+            VerifyError::Mismatch => Self::BadSignature,
+            VerifyError::MalformedBody => Self::MalformedBody,
+        }
+    }
+
+    /// The `reason` label.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::MissingHeader => "missing_header",
+            Self::MalformedHeader => "malformed_header",
+            Self::StaleTimestamp => "stale_timestamp",
+            Self::BadSignature => "bad_signature",
+            Self::MalformedBody => "malformed_body",
+            Self::MalformedEvent => "malformed_event",
+            Self::TypeConflict => "type_conflict",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::UnreadableBody => "unreadable_body",
+            Self::BodyTimeout => "body_timeout",
+            Self::Overloaded => "overloaded",
+        }
+    }
+}
+
+impl fmt::Display for RejectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How one handler run ended: the handler `outcome` label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum HandlerOutcome {
+    /// It returned `Ok` and its completion was recorded.
+    Completed,
+    /// It returned an error.
+    Failed,
+    /// It panicked.
+    Panicked,
+    /// It ran past the handler time-out.
+    TimedOut,
+    /// It finished after its lease was taken over; the completion was refused.
+    LeaseLost,
+    /// It finished, but the store could not record the completion.
+    StoreUnavailable,
+}
+
+impl HandlerOutcome {
+    /// The outcome of a failure.
+    #[must_use]
+    pub fn of_failure(cause: &FailureCause) -> Self {
+        match cause {
+            FailureCause::Error(_) => Self::Failed,
+            FailureCause::Panic(_) => Self::Panicked,
+            FailureCause::Timeout => Self::TimedOut,
+            FailureCause::LeaseLost => Self::LeaseLost,
+        }
+    }
+
+    /// The handler `outcome` label.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+            Self::Panicked => "panicked",
+            Self::TimedOut => "timed_out",
+            Self::LeaseLost => "lease_lost",
+            Self::StoreUnavailable => "store_unavailable",
+        }
+    }
+}
+
+impl fmt::Display for HandlerOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Records the end of a delivery: its span's `outcome`, `reason` and `latency_ms`, the
+/// delivery counter and the latency histogram.
+///
+/// Receivers record every delivery they answer; HTTP adapters call this for the requests they
+/// refuse before the receiver sees them (with a [`RejectReason`] of their own), so every request
+/// is counted once.
+pub fn record_delivery(
+    span: &Span,
+    scheme: &'static str,
+    outcome: DeliveryOutcome,
+    elapsed: Duration,
+) {
+    let deliveries = delivery_key(scheme, outcome);
+    let duration = duration_key(scheme, outcome);
+    emit_delivery(span, outcome, elapsed, &deliveries, &duration);
+}
+
+/// A `webhook.delivery` span for `scheme`, its other fields still empty.
+#[must_use]
+pub fn delivery_span(scheme: &'static str) -> Span {
+    tracing::info_span!(
+        "webhook.delivery",
+        scheme,
+        event_id = tracing::field::Empty,
+        event_type = tracing::field::Empty,
+        outcome = tracing::field::Empty,
+        reason = tracing::field::Empty,
+        latency_ms = tracing::field::Empty,
+    )
+}
+
+pub(crate) fn handler_span(handler: &'static str, attempt: u32) -> Span {
+    tracing::info_span!(
+        "webhook.handler",
+        handler,
+        attempt,
+        outcome = tracing::field::Empty,
+        latency_ms = tracing::field::Empty,
+    )
+}
+
+/// Every metric key a receiver emits, built once: a `Key` owns its labels and their hash, and
+/// building one per event would allocate and hash on the hot path even with no recorder.
+#[derive(Debug)]
+pub(crate) struct Instruments {
+    scheme: &'static str,
+    verified: Key,
+    /// Indexed by [`DeliveryOutcome::index`].
+    deliveries: Box<[Key]>,
+    durations: Box<[Key]>,
+    /// Per registration index: the keys of a completed run (failures build theirs when they
+    /// happen, which keeps this small with thousands of handlers).
+    completed: Box<[(Key, Key)]>,
+}
+
+impl Instruments {
+    pub(crate) fn new(scheme: &'static str, handlers: impl Iterator<Item = &'static str>) -> Self {
+        let outcomes = DeliveryOutcome::all();
+        Self {
+            scheme,
+            verified: Key::from_parts(VERIFIED, vec![Label::from_static_parts("scheme", scheme)]),
+            deliveries: outcomes.clone().map(|o| delivery_key(scheme, o)).collect(),
+            durations: outcomes.map(|o| duration_key(scheme, o)).collect(),
+            completed: handlers
+                .map(|handler| {
+                    (
+                        handler_key(HANDLER_RUNS, handler, HandlerOutcome::Completed),
+                        handler_key(HANDLER_DURATION, handler, HandlerOutcome::Completed),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    pub(crate) fn verified(&self) {
+        metrics::with_recorder(|r| r.register_counter(&self.verified, &METADATA)).increment(1);
+    }
+
+    pub(crate) fn delivery(&self, span: &Span, outcome: DeliveryOutcome, elapsed: Duration) {
+        let index = outcome.index();
+        match (self.deliveries.get(index), self.durations.get(index)) {
+            (Some(deliveries), Some(duration)) => {
+                emit_delivery(span, outcome, elapsed, deliveries, duration);
+            }
+            _ => record_delivery(span, self.scheme, outcome, elapsed),
+        }
+    }
+
+    pub(crate) fn handler(
+        &self,
+        span: &Span,
+        index: usize,
+        handler: &'static str,
+        outcome: HandlerOutcome,
+        elapsed: Duration,
+    ) {
+        span.record("outcome", outcome.as_str());
+        span.record("latency_ms", millis(elapsed));
+        let cached = self
+            .completed
+            .get(index)
+            .filter(|_| outcome == HandlerOutcome::Completed);
+        let built;
+        let (runs, duration) = match cached {
+            Some((runs, duration)) => (runs, duration),
+            None => {
+                built = (
+                    handler_key(HANDLER_RUNS, handler, outcome),
+                    handler_key(HANDLER_DURATION, handler, outcome),
+                );
+                (&built.0, &built.1)
+            }
+        };
+        metrics::with_recorder(|r| {
+            r.register_counter(runs, &METADATA).increment(1);
+            r.register_histogram(duration, &METADATA)
+                .record(elapsed.as_secs_f64());
+        });
+    }
+}
+
+static METADATA: Metadata<'static> =
+    Metadata::new(module_path!(), metrics::Level::INFO, Some(module_path!()));
+
+fn emit_delivery(
+    span: &Span,
+    outcome: DeliveryOutcome,
+    elapsed: Duration,
+    deliveries: &Key,
+    duration: &Key,
+) {
+    span.record("outcome", outcome.as_str());
+    if let Some(reason) = outcome.reason() {
+        span.record("reason", reason.as_str());
+    }
+    span.record("latency_ms", millis(elapsed));
+    metrics::with_recorder(|r| {
+        r.register_counter(deliveries, &METADATA).increment(1);
+        r.register_histogram(duration, &METADATA)
+            .record(elapsed.as_secs_f64());
+    });
+}
+
+fn delivery_key(scheme: &'static str, outcome: DeliveryOutcome) -> Key {
+    let mut labels = vec![
+        Label::from_static_parts("scheme", scheme),
+        Label::from_static_parts("outcome", outcome.as_str()),
+    ];
+    if let Some(reason) = outcome.reason() {
+        labels.push(Label::from_static_parts("reason", reason.as_str()));
+    }
+    Key::from_parts(DELIVERIES, labels)
+}
+
+fn duration_key(scheme: &'static str, outcome: DeliveryOutcome) -> Key {
+    Key::from_parts(
+        DELIVERY_DURATION,
+        vec![
+            Label::from_static_parts("scheme", scheme),
+            Label::from_static_parts("outcome", outcome.as_str()),
+        ],
+    )
+}
+
+fn handler_key(name: &'static str, handler: &'static str, outcome: HandlerOutcome) -> Key {
+    Key::from_parts(
+        name,
+        vec![
+            Label::from_static_parts("handler", handler),
+            Label::from_static_parts("outcome", outcome.as_str()),
+        ],
+    )
+}
+
+/// Milliseconds with microsecond precision: readable in logs, exact enough for latency.
+fn millis(elapsed: Duration) -> f64 {
+    (elapsed.as_secs_f64() * 1_000_000.0).round() / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_outcome_has_its_own_cached_key() {
+        let all: Vec<_> = DeliveryOutcome::all().collect();
+        for (position, outcome) in all.iter().enumerate() {
+            assert_eq!(outcome.index(), position, "{outcome}");
+        }
+        let instruments = Instruments::new("scheme", std::iter::empty());
+        assert_eq!(instruments.deliveries.len(), all.len());
+        for outcome in all {
+            let key = &instruments.deliveries[outcome.index()];
+            let labels: Vec<_> = key.labels().map(|l| (l.key(), l.value())).collect();
+            assert!(
+                labels.contains(&("outcome", outcome.as_str())),
+                "{labels:?}"
+            );
+            let reason = labels.iter().find(|(k, _)| *k == "reason").map(|(_, v)| *v);
+            assert_eq!(reason, outcome.reason().map(RejectReason::as_str));
+        }
+    }
+}
