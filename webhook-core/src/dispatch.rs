@@ -8,6 +8,7 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -507,9 +508,11 @@ impl Receiver {
         lease: Lease,
     ) -> Result<Option<FailureCause>, ReceiveError> {
         let inner = &*self.inner;
+        // Shared with the guard rather than cloned: a lease is four strings.
+        let lease = Arc::new(lease);
         let mut guard = LeaseGuard {
             store: Arc::clone(&inner.store),
-            lease: Some(lease.clone()),
+            lease: Some(Arc::clone(&lease)),
         };
         self.pause("after_claim").await;
         let transaction = match &inner.transactions {
@@ -534,39 +537,54 @@ impl Receiver {
         let outcome = match call {
             Err(panic) => Outcome::Panicked(panic_message(&*panic)),
             Ok(future) => {
-                let guarded = AssertUnwindSafe(future).catch_unwind();
-                let mut timed = pin!(tokio::time::timeout(inner.limits.handler_timeout, guarded));
-                let renew_every = inner.limits.lease / 3;
-                // A renewal runs beside the handler, never in its place: awaited in the loop
-                // body, a slow renewal would stop polling the handler (on SQLite, `extend`
-                // waits for the write lock that a `Tx` handler's own transaction holds), and
-                // the stalled handler would overrun its time limit.
-                let mut renewal: Option<crate::idempotency::BoxFuture<'_, Result<(), StoreError>>> =
-                    None;
-                loop {
-                    tokio::select! {
-                        biased;
-                        result = &mut timed => break match result {
-                            Err(_) => Outcome::TimedOut,
-                            Ok(Err(panic)) => Outcome::Panicked(panic_message(&*panic)),
-                            Ok(Ok(Err(error))) => Outcome::Failed(error),
-                            Ok(Ok(Ok(()))) => Outcome::Succeeded,
-                        },
-                        renewed = async {
-                            match renewal.as_mut() {
-                                Some(renewal) => renewal.await,
-                                None => std::future::pending().await,
+                // The time limit counts from here, the handler's first poll included.
+                let deadline = tokio::time::Instant::now() + inner.limits.handler_timeout;
+                let mut guarded = AssertUnwindSafe(future).catch_unwind();
+                let finished = |result: Result<
+                    std::thread::Result<Result<(), HandlerError>>,
+                    tokio::time::error::Elapsed,
+                >| match result {
+                    Err(_) => Outcome::TimedOut,
+                    Ok(Err(panic)) => Outcome::Panicked(panic_message(&*panic)),
+                    Ok(Ok(Err(error))) => Outcome::Failed(error),
+                    Ok(Ok(Ok(()))) => Outcome::Succeeded,
+                };
+                // A handler that finishes on its first poll needs neither the time-out's timer
+                // nor the renewal's.
+                match poll_once(&mut guarded).await {
+                    Poll::Ready(result) => finished(Ok(result)),
+                    Poll::Pending => {
+                        let mut timed = pin!(tokio::time::timeout_at(deadline, guarded));
+                        let renew_every = inner.limits.lease / 3;
+                        // A renewal runs beside the handler, never in its place: awaited in
+                        // the loop body, a slow renewal would stop polling the handler (on
+                        // SQLite, `extend` waits for the write lock that a `Tx` handler's own
+                        // transaction holds), and the stalled handler would overrun its time
+                        // limit.
+                        let mut renewal: Option<
+                            crate::idempotency::BoxFuture<'_, Result<(), StoreError>>,
+                        > = None;
+                        loop {
+                            tokio::select! {
+                                biased;
+                                result = &mut timed => break finished(result),
+                                renewed = async {
+                                    match renewal.as_mut() {
+                                        Some(renewal) => renewal.await,
+                                        None => std::future::pending().await,
+                                    }
+                                }, if renewal.is_some() => {
+                                    renewal = None;
+                                    if let Err(error) = renewed {
+                                        warn!(handler = registration.path(), %error, "could not renew lease");
+                                    }
+                                }
+                                () = tokio::time::sleep(renew_every), if renewal.is_none() => {
+                                    renewal = Some(Box::pin(
+                                        self.store_op(inner.store.extend(&lease, inner.limits.lease)),
+                                    ));
+                                }
                             }
-                        }, if renewal.is_some() => {
-                            renewal = None;
-                            if let Err(error) = renewed {
-                                warn!(handler = registration.path(), %error, "could not renew lease");
-                            }
-                        }
-                        () = tokio::time::sleep(renew_every), if renewal.is_none() => {
-                            renewal = Some(Box::pin(
-                                self.store_op(inner.store.extend(&lease, inner.limits.lease)),
-                            ));
                         }
                     }
                 }
@@ -669,6 +687,13 @@ impl Receiver {
         &self,
         op: impl std::future::Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
+        let mut op = pin!(op);
+        // An operation that completes on its first poll (the memory store, always) needs no
+        // timer: arming one costs more than the operation itself. Otherwise the time limit
+        // counts from that first poll, which only starts the operation.
+        if let Poll::Ready(result) = poll_once(op.as_mut()).await {
+            return result;
+        }
         match tokio::time::timeout(self.inner.limits.store_timeout, op).await {
             Ok(result) => result,
             Err(elapsed) => Err(StoreError::unavailable(elapsed)),
@@ -691,6 +716,12 @@ impl Receiver {
             source,
         }
     }
+}
+
+/// Polls `future` once, handing back whether it finished, so a caller can skip setting up
+/// timers for work that never waits.
+fn poll_once<F: Future + Unpin>(mut future: F) -> impl Future<Output = Poll<F::Output>> {
+    std::future::poll_fn(move |cx| Poll::Ready(std::pin::Pin::new(&mut future).poll(cx)))
 }
 
 enum Outcome {
@@ -722,7 +753,7 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
 /// future was cancelled), so the next delivery need not wait for the lease to expire.
 struct LeaseGuard {
     store: Arc<dyn DynStore>,
-    lease: Option<Lease>,
+    lease: Option<Arc<Lease>>,
 }
 
 impl LeaseGuard {
