@@ -22,6 +22,8 @@ use webhook_core::{Claim, ClaimKey, IdempotencyStore, Lease, PostgresStore, Redi
 const LEASE: Duration = Duration::from_secs(60);
 /// Short, so the benchmark's Redis keys expire soon after the run.
 const RETENTION: Duration = Duration::from_secs(600);
+/// `RedisStore`'s default `keep_released`, passed to its claim script.
+const KEEP_RELEASED: Duration = Duration::from_secs(3600);
 const NAMESPACE: &str = "bench";
 const HANDLER: &str = "webhook_benches::stores::handler";
 const EVENT_TYPE: &str = "payment_intent.succeeded";
@@ -102,12 +104,14 @@ mod postgres_direct {
                  state = 'in_progress', \
                  token = EXCLUDED.token, \
                  expires_at = EXCLUDED.expires_at, \
-                 attempts = CASE WHEN t.state = 'completed' THEN 1 ELSE t.attempts + 1 END, \
+                 attempts = CASE WHEN t.state = 'completed' THEN 1 \
+                     ELSE LEAST(t.attempts, 2147483646) + 1 END, \
                  first_seen_at = CASE WHEN t.state = 'completed' THEN EXCLUDED.first_seen_at ELSE t.first_seen_at END, \
                  completed_at = NULL \
-             WHERE t.expires_at <= clock_timestamp() \
-                 AND (t.state = 'completed' OR t.event_type = EXCLUDED.event_type) \
-             RETURNING t.token"
+             WHERE (t.state = 'in_progress' AND t.token IS NULL) \
+                 OR (t.expires_at <= clock_timestamp() \
+                     AND (t.state = 'completed' OR t.event_type = EXCLUDED.event_type)) \
+             RETURNING t.attempts"
         )
     }
 
@@ -122,12 +126,70 @@ mod postgres_direct {
     }
 }
 
-/// `RedisStore`'s completion script (a token-checked `SET .. PX`).
+/// `RedisStore`'s claim script (token, event type, lease ms, keep-released ms), copied from
+/// `webhook-core/src/idempotency/redis.rs` so both cases run the same Lua.
+const REDIS_CLAIM: &str = r"
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local attempts = 1
+local v = redis.call('GET', KEYS[1])
+if v then
+  local state = string.sub(v, 1, 2)
+  if state == 'l|' then
+    local token, n, expires, recorded = string.match(v, '^l|([^|]*)|(%d+)|(%d+)|(.*)$')
+    if not token then
+      return {0, 0, ''}
+    end
+    if token == ARGV[1] then
+      return {1, tonumber(n), ''}
+    end
+    if token ~= '' and tonumber(expires) > now then
+      if recorded ~= ARGV[2] then
+        return {4, 0, recorded}
+      end
+      return {2, tonumber(expires) - now, ''}
+    end
+    attempts = tonumber(n) + 1
+  elseif state == 'c|' then
+    local recorded = string.match(v, '^c||(.*)$')
+    if not recorded then
+      return {0, 0, ''}
+    end
+    if recorded ~= ARGV[2] then
+      return {4, 0, recorded}
+    end
+    return {3, 0, ''}
+  elseif state == 'p|' then
+    local recorded = string.match(v, '^p|[^|]*|(.*)$')
+    if not recorded then
+      return {0, 0, ''}
+    end
+    if recorded ~= ARGV[2] then
+      return {4, 0, recorded}
+    end
+    return {2, redis.call('PTTL', KEYS[1]), ''}
+  else
+    return {0, 0, ''}
+  end
+end
+local lease = tonumber(ARGV[3])
+redis.call('SET', KEYS[1],
+  string.format('l|%s|%d|%d|%s', ARGV[1], attempts, now + lease, ARGV[2]),
+  'PX', string.format('%d', lease + tonumber(ARGV[4])))
+return {1, attempts, ''}
+";
+
+/// `RedisStore`'s completion script (a token- and lease-checked `SET .. PX`), copied likewise.
 const REDIS_COMPLETE: &str = r"
 local v = redis.call('GET', KEYS[1])
-local held = 'p|' .. ARGV[1] .. '|'
-if v and string.sub(v, 1, #held) == held then
-  redis.call('SET', KEYS[1], 'c||' .. string.sub(v, #held + 1), 'PX', ARGV[2])
+if not v then
+  return 0
+end
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local token, n, expires, recorded = string.match(v, '^l|([^|]*)|(%d+)|(%d+)|(.*)$')
+if token and token ~= '' and token == ARGV[1] and tonumber(expires) > now then
+  redis.call('SET', KEYS[1], 'c||' .. recorded, 'PX', ARGV[2])
   return 1
 end
 return 0
@@ -187,7 +249,7 @@ fn bench_postgres(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
                     async move {
                         let id = next_id();
                         let token = Lease::new_token();
-                        let granted: Option<String> = sqlx::query_scalar(&claim_sql)
+                        let granted: Option<i32> = sqlx::query_scalar(&claim_sql)
                             .bind(NAMESPACE)
                             .bind(&id)
                             .bind(HANDLER)
@@ -230,6 +292,7 @@ fn bench_redis(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
     let connection = rt
         .block_on(redis::aio::ConnectionManager::new(client))
         .expect("redis connection");
+    let claim = Arc::new(redis::Script::new(REDIS_CLAIM));
     let script = Arc::new(redis::Script::new(REDIS_COMPLETE));
 
     let mut group = c.benchmark_group("stores/redis");
@@ -246,29 +309,42 @@ fn bench_redis(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
                 }))
             });
         });
-        let (connection, script, s) = (connection.clone(), Arc::clone(&script), Arc::clone(&store));
+        let (connection, claim, script, s) = (
+            connection.clone(),
+            Arc::clone(&claim),
+            Arc::clone(&script),
+            Arc::clone(&store),
+        );
         group.bench_function(BenchmarkId::new("direct", tasks), |b| {
             b.iter_custom(|iters| {
-                let (connection, script, s) =
-                    (connection.clone(), Arc::clone(&script), Arc::clone(&s));
+                let (connection, claim, script, s) = (
+                    connection.clone(),
+                    Arc::clone(&claim),
+                    Arc::clone(&script),
+                    Arc::clone(&s),
+                );
                 rt.block_on(run(iters, tasks, move || {
-                    let (mut connection, script, s) =
-                        (connection.clone(), Arc::clone(&script), Arc::clone(&s));
+                    let (mut connection, claim, script, s) = (
+                        connection.clone(),
+                        Arc::clone(&claim),
+                        Arc::clone(&script),
+                        Arc::clone(&s),
+                    );
                     async move {
                         let id = next_id();
                         // The store's key layout, so both write the same keys and values.
                         let key = s.record_key(NAMESPACE, &id, HANDLER);
                         let token = Lease::new_token();
-                        let set: Option<String> = redis::cmd("SET")
-                            .arg(&key)
-                            .arg(format!("p|{token}|{EVENT_TYPE}"))
-                            .arg("NX")
-                            .arg("PX")
+                        let (answer, attempt, _): (i64, i64, String) = claim
+                            .key(&key)
+                            .arg(&token)
+                            .arg(EVENT_TYPE)
                             .arg(millis(LEASE))
-                            .query_async(&mut connection)
+                            .arg(millis(KEEP_RELEASED))
+                            .invoke_async(&mut connection)
                             .await
                             .expect("claim");
-                        assert!(set.is_some(), "a new key is always acquired");
+                        assert_eq!((answer, attempt), (1, 1), "a new key is always acquired");
                         let acted: i64 = script
                             .key(&key)
                             .arg(&token)
