@@ -204,7 +204,7 @@ fn bench_verify(c: &mut Criterion) {
         });
         group.finish();
 
-        // GitHub: no timestamp; the scheme also reads the event name and the body's `action`.
+        // GitHub: no timestamp; the scheme also reads the delivery id and event name headers.
         let verifier = Verifier::builder(GitHub)
             .secret(SECRET)
             .build()
