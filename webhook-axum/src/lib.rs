@@ -45,7 +45,7 @@
 //!
 //! Every answer of the webhook route carries a [`DeliveryReport`] in its extensions (in
 //! process only, never on the wire) saying which handlers ran. With the `test-util` feature,
-//! [`test`](mod@test) drives a router with signed test deliveries, in process or over TCP, and returns
+//! `webhook_axum::test` drives a router with signed test deliveries, in process or over TCP, and returns
 //! the status together with that report.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
