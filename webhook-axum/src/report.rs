@@ -7,9 +7,9 @@ use webhook_core::{Receipt, ReceiveError};
 ///
 /// Extensions live in process only: they are never written to the wire, so what the sender
 /// sees (status, headers, the small fixed body) is unchanged. Read it in a tower layer or a
-/// test; `webhook_axum::test::TestClient` (feature `test-util`) returns it with every answer. Responses the route
-/// gives before the receiver runs (405, 408, 413, 415, and 503 when shedding load) carry
-/// none.
+/// test; `webhook_axum::test::TestClient` (feature `test-util`) returns it with every
+/// answer. Responses the route gives before the receiver runs (405, 408, 413, 415, and 503
+/// when shedding load) carry none.
 ///
 /// ```
 /// # async fn check(response: axum::response::Response) {
