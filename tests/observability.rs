@@ -391,7 +391,10 @@ fn requests_refused_by_the_http_adapter_are_counted_with_their_reason() {
             http::header::CONTENT_TYPE,
             http::HeaderValue::from_static("application/xml"),
         );
-        let answer = webhook_tests::oneshot(&router, request).await;
+        let answer = webhook_axum::test::TestClient::new(router)
+            .send(request)
+            .await
+            .unwrap();
         assert_eq!(answer.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     });
     let deliveries = observed.spans.named("webhook.delivery");

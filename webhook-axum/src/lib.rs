@@ -40,10 +40,23 @@
 //! and shuts down gracefully: it stops accepting, lets in-flight deliveries finish within a grace
 //! period, then abandons the rest (their claims are released or expire with their lease, and
 //! the sender retries).
+//!
+//! # Testing
+//!
+//! Every answer of the webhook route carries a [`DeliveryReport`] in its extensions (in
+//! process only, never on the wire) saying which handlers ran. With the `test-util` feature,
+//! `webhook_axum::test` drives a router with signed test deliveries, in process or over TCP, and returns
+//! the status together with that report.
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod body;
+mod report;
 pub mod response;
 mod server;
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub mod test;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -56,6 +69,7 @@ use tokio::sync::Semaphore;
 use webhook_core::observability::{self, DeliveryOutcome, RejectReason};
 use webhook_core::Receiver;
 
+pub use report::DeliveryReport;
 pub use response::Rejection;
 pub use server::Server;
 
@@ -116,7 +130,13 @@ async fn receive(State(endpoint): State<Endpoint>, request: Request) -> Response
         result
     });
     match task.await {
-        Ok(result) => response::respond(&result),
+        Ok(result) => {
+            let mut response = response::respond(&result);
+            response
+                .extensions_mut()
+                .insert(DeliveryReport::new(&result));
+            response
+        }
         Err(join_error) => {
             tracing::error!(%join_error, "receiver task failed");
             response::internal_error()

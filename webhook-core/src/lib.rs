@@ -101,7 +101,7 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `macros` | yes | the `#[on_event]` attribute |
-//! | `test-util` | no | `test_util`: signed test deliveries and the store conformance suite |
+//! | `test-util` | no | `test_util`: the test kit (signed and sample deliveries, dispatch without HTTP, a counting store) and the store conformance suite |
 //! | `sqlite` | no | `SqliteStore`: durable, one file, several processes on one machine |
 //! | `postgres` | no | `PostgresStore`: durable, shared by any number of instances |
 //! | `redis` | no | `RedisStore`: at least once, concurrent duplicates suppressed |
