@@ -7,7 +7,9 @@
 //! ```
 //!
 //! Prints the handlers it found, then answers PaymentKit deliveries at
-//! `http://127.0.0.1:3000/webhooks/paymentkit` until Ctrl-C.
+//! `http://127.0.0.1:3000/webhooks/paymentkit` until Ctrl-C. In an application the handlers
+//! crate is an ordinary `[dependencies]` entry of the binary's package; here it is a
+//! dev-dependency of `webhook-examples`, so the `demo` binary does not carry its handlers.
 
 // The one line a handlers crate needs. `#[on_event]` registers a handler through a static that
 // nothing refers to, and rustc links only the crates a binary names: without this `use`, the
