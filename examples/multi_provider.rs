@@ -186,12 +186,11 @@ mod tests {
     use http::StatusCode;
     use tower::ServiceExt;
     use webhook_core::signature::{PaymentKit, Stripe};
+    use webhook_core::test_util::fixtures::sample_object;
     use webhook_core::test_util::TestSender;
 
     use super::*;
 
-    const PAYMENTKIT_INTENT: &str =
-        include_str!("../webhook-core/tests/fixtures/paymentkit/payment_intent.json");
     const STRIPE_INTENT: &str = r#"{"id":"pi_3Stripe","object":"payment_intent","amount":2000,"currency":"usd","status":"succeeded"}"#;
     const STRIPE_CHARGE: &str =
         r#"{"id":"ch_3Stripe","object":"charge","amount":2000,"currency":"usd","paid":true}"#;
@@ -235,15 +234,20 @@ mod tests {
 
         // The same event id and type from both providers: separate namespaces, separate
         // handlers.
+        let intent = sample_object("payment_intent.succeeded").unwrap();
         let delivery =
-            paymentkit_sender().event("evt_1", "payment_intent.succeeded", PAYMENTKIT_INTENT);
+            paymentkit_sender().event("evt_1", "payment_intent.succeeded", &intent.to_string());
         assert_eq!(
             post(&app, delivery.request().unwrap()).await,
             StatusCode::OK
         );
         assert_eq!(
             ledger.entries(),
-            ["paymentkit pi_Zr3bN8mQ2xYkT5vLcW9eHd4A 15000000000000000000"]
+            [format!(
+                "paymentkit {} {}",
+                intent["id"].as_str().unwrap(),
+                intent["amount"].as_str().unwrap()
+            )]
         );
 
         let delivery = stripe_sender().event("evt_1", "payment_intent.succeeded", STRIPE_INTENT);
@@ -276,7 +280,7 @@ mod tests {
         let stripe_signed = stripe_sender().path("/webhooks/paymentkit").event(
             "evt_3",
             "payment_intent.succeeded",
-            PAYMENTKIT_INTENT,
+            STRIPE_INTENT,
         );
         assert_eq!(
             post(&app, stripe_signed.request().unwrap()).await,

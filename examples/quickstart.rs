@@ -60,12 +60,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 mod tests {
     use http::StatusCode;
     use tower::ServiceExt;
+    use webhook_core::test_util::fixtures::sample_object;
     use webhook_core::test_util::TestSender;
 
     use super::*;
-
-    const PAYMENT_INTENT: &str =
-        include_str!("../webhook-core/tests/fixtures/paymentkit/payment_intent.json");
 
     async fn post(app: &Router, request: http::Request<bytes::Bytes>) -> StatusCode {
         let response = app
@@ -79,10 +77,13 @@ mod tests {
     async fn runs_the_handler_once_and_rejects_forgeries() {
         let receiver = receiver(EXAMPLE_SECRET).unwrap();
         let app = app(receiver.clone());
+        let intent = sample_object("payment_intent.succeeded")
+            .unwrap()
+            .to_string();
         let delivery = TestSender::new(PaymentKit, EXAMPLE_SECRET)
             .unwrap()
             .path("/webhooks/paymentkit")
-            .event("evt_quickstart", "payment_intent.succeeded", PAYMENT_INTENT);
+            .event("evt_quickstart", "payment_intent.succeeded", &intent);
 
         assert_eq!(
             post(&app, delivery.request().unwrap()).await,
@@ -101,7 +102,7 @@ mod tests {
         let forged = TestSender::new(PaymentKit, "whsec_not_the_secret")
             .unwrap()
             .path("/webhooks/paymentkit")
-            .event("evt_forged", "payment_intent.succeeded", PAYMENT_INTENT);
+            .event("evt_forged", "payment_intent.succeeded", &intent);
         assert_eq!(
             post(&app, forged.request().unwrap()).await,
             StatusCode::UNAUTHORIZED

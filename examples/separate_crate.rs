@@ -58,11 +58,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 #[cfg(test)]
 mod tests {
+    use webhook_core::test_util::fixtures::sample_object;
     use webhook_core::test_util::TestSender;
 
     use super::*;
-
-    const INVOICE: &str = include_str!("../webhook-core/tests/fixtures/paymentkit/invoice.json");
 
     #[test]
     fn the_crates_handlers_are_registered() {
@@ -96,7 +95,8 @@ mod tests {
                 "webhook_example_billing::notify_failed",
             ),
         ] {
-            let delivery = sender.event(&format!("evt_{event_type}"), event_type, INVOICE);
+            let invoice = sample_object(event_type).unwrap().to_string();
+            let delivery = sender.event(&format!("evt_{event_type}"), event_type, &invoice);
             let receipt = receiver.receive(delivery.request().unwrap()).await.unwrap();
             assert_eq!(receipt.ran(), [handler]);
         }
