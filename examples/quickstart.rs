@@ -7,8 +7,15 @@
 //! ```
 //!
 //! It answers PaymentKit deliveries at `http://127.0.0.1:3000/webhooks/paymentkit` until
-//! Ctrl-C. Without `WEBHOOK_SECRET` it uses an example secret. `MemoryStore` forgets what it
-//! handled when the process exits; use `SqliteStore` or `PostgresStore` in production.
+//! Ctrl-C. Without `WEBHOOK_SECRET` it uses an example secret. Send it a signed sample with the
+//! trigger CLI, which reads the same variable:
+//!
+//! ```text
+//! cargo run -p webhook-cli -- trigger payment_intent.succeeded --url http://127.0.0.1:3000/webhooks/paymentkit
+//! ```
+//!
+//! `MemoryStore` forgets what it handled when the process exits; use `SqliteStore` or
+//! `PostgresStore` in production.
 
 use axum::Router;
 use webhook_axum::{RouterExt, Server};
