@@ -214,11 +214,18 @@ impl Default for TcpClient {
 }
 
 impl TcpClient {
-    /// A client with its own connection pool.
+    /// A client that opens a fresh connection for every request.
+    ///
+    /// Reusing kept-alive connections would race the server closing an idle one (hyper's
+    /// header-read timeout also bounds the wait for the next request head): a request written
+    /// just as the server closes fails with a reset or an incomplete message, and a test would
+    /// fail for a reason no sender cares about. Tests of keep-alive itself use a raw socket.
     #[must_use]
     pub fn new() -> Self {
         Self {
-            client: Client::builder(TokioExecutor::new()).build_http(),
+            client: Client::builder(TokioExecutor::new())
+                .pool_max_idle_per_host(0)
+                .build_http(),
         }
     }
 
