@@ -19,7 +19,8 @@
 //! # }
 //! ```
 //!
-//! The examples `custom_store` and `outbox` do not use this library, so the demo's handlers
-//! are not linked into them (handlers are collected at link time).
+//! The examples (`quickstart`, `multi_provider`, `separate_crate`, `custom_store`, `outbox`)
+//! do not use this library, so the demo's handlers are not linked into them (handlers are
+//! collected at link time). Each starts with a comment saying what it shows and how to run it.
 
 pub mod demo;

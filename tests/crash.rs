@@ -26,9 +26,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::{Request, StatusCode};
-use http_body_util::Full;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use webhook_axum::test::TcpClient;
 use webhook_core::signature::PaymentKit;
 use webhook_core::sqlx::sqlite::SqliteConnectOptions;
 use webhook_core::sqlx::{self, ConnectOptions, Connection};
@@ -304,14 +302,10 @@ fn delivery(event_id: &str) -> Request<Bytes> {
 
 /// POSTs `request` to `addr`; the status, or why there was none.
 async fn post(addr: SocketAddr, request: Request<Bytes>) -> Result<StatusCode, String> {
-    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let (mut parts, body) = request.into_parts();
-    parts.uri = format!("http://{addr}{}", parts.uri.path())
-        .parse()
-        .expect("uri");
-    let sent = client.request(Request::from_parts(parts, Full::new(body)));
+    let client = TcpClient::new();
+    let sent = client.send(addr, request);
     match tokio::time::timeout(REQUEST_PATIENCE, sent).await {
-        Ok(Ok(response)) => Ok(response.status()),
+        Ok(Ok(answer)) => Ok(answer.status),
         Ok(Err(error)) => Err(format!("no response: {error}")),
         Err(_) => Err(format!("no response within {REQUEST_PATIENCE:?}")),
     }

@@ -9,11 +9,11 @@ use axum::Router;
 use http::StatusCode;
 use serde::Deserialize;
 use tokio::sync::Barrier;
+use webhook_axum::test::{serve, TcpClient, TestClient};
 use webhook_axum::RouterExt;
 use webhook_core::signature::{PaymentKit, Verifier};
-use webhook_core::test_util::TestSender;
+use webhook_core::test_util::{CountingStore, TestSender};
 use webhook_core::{on_event, Clock, Event, HandlerError, MemoryStore, Receiver, SystemClock};
-use webhook_tests::{client, oneshot, send, serve, CountingStore};
 
 const SECRET: &str = "whsec_end_to_end_secret";
 const PATH: &str = "/webhooks/paymentkit";
@@ -37,11 +37,15 @@ fn runs(event_id: &str, handler: &'static str) -> usize {
         .unwrap_or(0)
 }
 
+/// The fields of PaymentKit's payment intent this test's handler reads; [`TestSender::event`]
+/// deliveries carry only these, samples carry the whole object.
 #[derive(Debug, Deserialize)]
 struct PaymentIntent {
     id: String,
     amount: String,
 }
+
+const FULFIL: &str = "end_to_end::fulfil";
 
 #[on_event("payment_intent.succeeded")]
 async fn fulfil(event: Event<PaymentIntent>) -> Result<(), HandlerError> {
@@ -86,15 +90,22 @@ const INTENT: &str = r#"{"id":"pi_1","amount":"1000","currency_id":"usd"}"#;
 #[tokio::test]
 async fn delivery_runs_the_handler_once_in_process() {
     let store = CountingStore::new(MemoryStore::new());
-    let app = app(store.clone());
-    let delivery = sender(SECRET).event("evt_e2e_inproc", "payment_intent.succeeded", INTENT);
+    let app = TestClient::new(app(store.clone()));
+    // PaymentKit's sample of the type, as its typed object, under a fixed id.
+    let delivery = sender(SECRET)
+        .sample("payment_intent.succeeded")
+        .unwrap()
+        .with_id("evt_e2e_inproc");
 
-    let first = oneshot(&app, delivery.request().unwrap()).await;
+    let first = app.deliver(&delivery).await.unwrap();
     assert_eq!(first.status, StatusCode::OK);
+    assert_eq!(first.ran(), [FULFIL]);
     assert_eq!(runs("evt_e2e_inproc", "fulfil"), 1);
 
-    let again = oneshot(&app, delivery.request().unwrap()).await;
+    let again = app.deliver(&delivery).await.unwrap();
     assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(again.already_done(), [FULFIL]);
+    assert!(again.ran().is_empty());
     assert_eq!(
         runs("evt_e2e_inproc", "fulfil"),
         1,
@@ -106,7 +117,7 @@ async fn delivery_runs_the_handler_once_in_process() {
         .event("evt_e2e_inproc", "payment_intent.succeeded", INTENT)
         .at(SystemClock.unix_seconds() + 5);
     assert_eq!(
-        oneshot(&app, retry.request().unwrap()).await.status,
+        app.send(retry.request().unwrap()).await.unwrap().status,
         StatusCode::OK
     );
     assert_eq!(runs("evt_e2e_inproc", "fulfil"), 1);
@@ -114,11 +125,16 @@ async fn delivery_runs_the_handler_once_in_process() {
 
 #[tokio::test]
 async fn delivery_runs_the_handler_once_over_tcp() {
-    let addr = serve(app(CountingStore::new(MemoryStore::new()))).await;
-    let client = client();
+    let server = serve(app(CountingStore::new(MemoryStore::new())))
+        .await
+        .unwrap();
+    let (client, addr) = (TcpClient::new(), server.addr());
     let delivery = sender(SECRET).event("evt_e2e_tcp", "payment_intent.succeeded", INTENT);
     for _ in 0..3 {
-        let answer = send(&client, addr, delivery.request().unwrap()).await;
+        let answer = client
+            .send(addr, delivery.request().unwrap())
+            .await
+            .unwrap();
         assert_eq!(answer.status, StatusCode::OK);
     }
     assert_eq!(runs("evt_e2e_tcp", "fulfil"), 1);
@@ -127,7 +143,7 @@ async fn delivery_runs_the_handler_once_over_tcp() {
 #[tokio::test]
 async fn unauthenticated_deliveries_are_401_and_touch_nothing() {
     let store = CountingStore::new(MemoryStore::new());
-    let app = app(store.clone());
+    let app = TestClient::new(app(store.clone()));
     let now = SystemClock.unix_seconds();
     let id = "evt_e2e_unauth";
     let good = sender(SECRET);
@@ -161,7 +177,7 @@ async fn unauthenticated_deliveries_are_401_and_touch_nothing() {
         ),
     ];
     for (case, request) in cases {
-        let answer = oneshot(&app, request).await;
+        let answer = app.send(request).await.unwrap();
         assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{case}");
         assert_eq!(
             answer.body, "unauthorized",
@@ -179,9 +195,9 @@ async fn unauthenticated_deliveries_are_401_and_touch_nothing() {
 #[tokio::test]
 async fn unknown_event_type_is_200_and_runs_nothing() {
     let store = CountingStore::new(MemoryStore::new());
-    let app = app(store.clone());
+    let app = TestClient::new(app(store.clone()));
     let delivery = sender(SECRET).event("evt_e2e_unknown", "checkout.session.expired", "{}");
-    let answer = oneshot(&app, delivery.request().unwrap()).await;
+    let answer = app.send(delivery.request().unwrap()).await.unwrap();
     assert_eq!(answer.status, StatusCode::OK);
     assert_eq!(store.calls(), 0);
     assert!(store.inner().is_empty());
@@ -190,11 +206,11 @@ async fn unknown_event_type_is_200_and_runs_nothing() {
 #[tokio::test]
 async fn handler_error_is_500_and_the_next_delivery_runs_it_again() {
     let store = CountingStore::new(MemoryStore::new());
-    let app = app(store.clone());
+    let app = TestClient::new(app(store.clone()));
     let delivery = sender(SECRET).event("evt_e2e_flaky", "invoice.payment_failed", "{}");
 
     assert_eq!(
-        oneshot(&app, delivery.request().unwrap()).await.status,
+        app.send(delivery.request().unwrap()).await.unwrap().status,
         StatusCode::INTERNAL_SERVER_ERROR
     );
     assert_eq!(runs("evt_e2e_flaky", "fails_first_time"), 1);
@@ -205,13 +221,13 @@ async fn handler_error_is_500_and_the_next_delivery_runs_it_again() {
     );
 
     assert_eq!(
-        oneshot(&app, delivery.request().unwrap()).await.status,
+        app.send(delivery.request().unwrap()).await.unwrap().status,
         StatusCode::OK
     );
     assert_eq!(runs("evt_e2e_flaky", "fails_first_time"), 2);
 
     assert_eq!(
-        oneshot(&app, delivery.request().unwrap()).await.status,
+        app.send(delivery.request().unwrap()).await.unwrap().status,
         StatusCode::OK
     );
     assert_eq!(
@@ -223,8 +239,10 @@ async fn handler_error_is_500_and_the_next_delivery_runs_it_again() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_identical_deliveries_run_the_handler_exactly_once() {
-    let addr = serve(app(CountingStore::new(MemoryStore::new()))).await;
-    let client = client();
+    let server = serve(app(CountingStore::new(MemoryStore::new())))
+        .await
+        .unwrap();
+    let (client, addr) = (TcpClient::new(), server.addr());
     let id = "evt_slow_e2e_fifty";
     let delivery = sender(SECRET).event(id, "payment_intent.succeeded", INTENT);
     let barrier = Arc::new(Barrier::new(50));
@@ -237,7 +255,7 @@ async fn fifty_identical_deliveries_run_the_handler_exactly_once() {
             );
             tokio::spawn(async move {
                 barrier.wait().await;
-                let answer = send(&client, addr, request).await;
+                let answer = client.send(addr, request).await.unwrap();
                 // Read the run count the instant the answer arrives: a 2xx is only allowed
                 // once the handler has completed.
                 (answer, runs(id, "fulfil"))
@@ -265,8 +283,10 @@ async fn fifty_identical_deliveries_run_the_handler_exactly_once() {
     );
     // After the winner completed, every later delivery is a 200 duplicate.
     assert_eq!(
-        send(&client, addr, delivery.request().unwrap())
+        client
+            .send(addr, delivery.request().unwrap())
             .await
+            .unwrap()
             .status,
         StatusCode::OK
     );
@@ -276,13 +296,13 @@ async fn fifty_identical_deliveries_run_the_handler_exactly_once() {
 #[tokio::test]
 async fn http_level_rejections_touch_nothing() {
     let store = CountingStore::new(MemoryStore::new());
-    let app = app(store.clone());
+    let app = TestClient::new(app(store.clone()));
     let delivery = sender(SECRET).event("evt_e2e_http", "payment_intent.succeeded", INTENT);
 
     let mut get = delivery.request().unwrap();
     *get.method_mut() = http::Method::GET;
     assert_eq!(
-        oneshot(&app, get).await.status,
+        app.send(get).await.unwrap().status,
         StatusCode::METHOD_NOT_ALLOWED
     );
 
@@ -290,7 +310,7 @@ async fn http_level_rejections_touch_nothing() {
     text.headers_mut()
         .insert(http::header::CONTENT_TYPE, "text/plain".parse().unwrap());
     assert_eq!(
-        oneshot(&app, text).await.status,
+        app.send(text).await.unwrap().status,
         StatusCode::UNSUPPORTED_MEDIA_TYPE
     );
 
@@ -298,7 +318,7 @@ async fn http_level_rejections_touch_nothing() {
     gzip.headers_mut()
         .insert(http::header::CONTENT_ENCODING, "gzip".parse().unwrap());
     assert_eq!(
-        oneshot(&app, gzip).await.status,
+        app.send(gzip).await.unwrap().status,
         StatusCode::UNSUPPORTED_MEDIA_TYPE
     );
 
@@ -307,20 +327,23 @@ async fn http_level_rejections_touch_nothing() {
         http::header::CONTENT_TYPE,
         "Application/JSON; charset=utf-8".parse().unwrap(),
     );
-    assert_eq!(oneshot(&app, charset).await.status, StatusCode::OK);
+    assert_eq!(app.send(charset).await.unwrap().status, StatusCode::OK);
     assert_eq!(runs("evt_e2e_http", "fulfil"), 1);
     let calls_after_valid = store.calls();
 
     let big = format!(r#"{{"pad":"{}"}}"#, "x".repeat(1024 * 1024));
     let too_large = sender(SECRET).raw("evt_e2e_big", "payment_intent.succeeded", big);
     assert_eq!(
-        oneshot(&app, too_large.request().unwrap()).await.status,
+        app.send(too_large.request().unwrap()).await.unwrap().status,
         StatusCode::PAYLOAD_TOO_LARGE
     );
 
     let not_an_object = sender(SECRET).raw("evt_e2e_arr", "payment_intent.succeeded", "[1,2]");
     assert_eq!(
-        oneshot(&app, not_an_object.request().unwrap()).await.status,
+        app.send(not_an_object.request().unwrap())
+            .await
+            .unwrap()
+            .status,
         StatusCode::BAD_REQUEST
     );
     assert_eq!(

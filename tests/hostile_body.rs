@@ -15,9 +15,10 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use harness::{
-    assert_logs_clean, body, cases, client, init, now, raw, read_answer, router, runs, send, start,
-    starts, store, unique, Case, Key, OBJECT, OK, TYPED,
+    assert_logs_clean, body, cases, init, now, raw, read_answer, router, runs, send, start, starts,
+    store, unique, Case, Key, OBJECT, OK, TYPED,
 };
+use webhook_axum::test::TcpClient;
 
 const LIMIT: usize = 1024 * 1024;
 
@@ -87,7 +88,7 @@ async fn c03_a_body_of_exactly_the_limit_is_accepted() {
     init();
     let cases = cases();
     let addr = start(router(&cases, &store(), |_, r| r)).await;
-    let client = client();
+    let client = TcpClient::new();
     for case in &cases {
         let id = unique("plain", case);
         let exact = body_of_size(&id, LIMIT);
@@ -210,7 +211,7 @@ async fn c01_c04_c05_c12_unusable_bodies_are_400_and_touch_nothing() {
     let cases = cases();
     let store = store();
     let addr = start(router(&cases, &store, |_, r| r)).await;
-    let client = client();
+    let client = TcpClient::new();
     for case in &cases {
         let id = unique("plain", case);
         let bodies: [(&str, Vec<u8>, bool); 8] = [
@@ -268,7 +269,7 @@ async fn c04_deep_nesting_inside_the_object_is_refused_without_overflow() {
     let cases = cases();
     let store = store();
     let addr = start(router(&cases, &store, |_, r| r)).await;
-    let client = client();
+    let client = TcpClient::new();
     for case in &cases {
         let id = unique("plain", case);
         let nested = Bytes::from(body(&id, OK, &deeply_nested()));
@@ -296,7 +297,7 @@ async fn c11_out_of_range_numbers_do_not_wrap() {
     let cases = cases();
     let store = store();
     let addr = start(router(&cases, &store, |_, r| r)).await;
-    let client = client();
+    let client = TcpClient::new();
     for case in &cases {
         for amount in [
             "18446744073709551616",
@@ -347,7 +348,7 @@ async fn c06_c07_content_type_and_encoding() {
     let cases = cases();
     let store = store();
     let addr = start(router(&cases, &store, |_, r| r)).await;
-    let client = client();
+    let client = TcpClient::new();
     for case in &cases {
         // C06: JSON with parameters or in capitals is accepted; so is a missing type.
         for content_type in [
@@ -425,7 +426,7 @@ async fn c10_unknown_fields_and_unusual_formatting_are_accepted() {
     init();
     let cases = cases();
     let addr = start(router(&cases, &store(), |_, r| r)).await;
-    let client = client();
+    let client = TcpClient::new();
     for case in &cases {
         let id = unique("plain", case);
         let body = format!(
@@ -444,7 +445,7 @@ async fn c13_other_methods_are_405_and_touch_nothing() {
     let cases = cases();
     let store = store();
     let addr = start(router(&cases, &store, |_, r| r)).await;
-    let client = client();
+    let client = TcpClient::new();
     for case in &cases {
         let id = unique("plain", case);
         for method in [

@@ -24,7 +24,8 @@ use webhook_core::{
     StoreError,
 };
 
-use harness::{cases, client, init, router, send, start, try_send, wire};
+use harness::{cases, init, router, send, start, try_send, wire};
+use webhook_axum::test::TcpClient;
 
 const DIR: &str = "HOSTILE_CRASH_DIR";
 /// The crash-test event type, handled only by [`effect`].
@@ -184,7 +185,7 @@ fn effects(dir: &Path, what: &str, id: &str) -> usize {
 
 /// Redeliver until 200 (409 while a dead owner's lease is live), within 20 s.
 async fn redeliver_until_ok(addr: SocketAddr, request: &http::Request<bytes::Bytes>) {
-    let client = client();
+    let client = TcpClient::new();
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let answer = send(&client, addr, request.clone()).await;
@@ -207,7 +208,7 @@ async fn f09_kill_9_at_each_crash_point_then_redeliver() {
     std::fs::create_dir_all(&dir).unwrap();
     let cases = cases();
     let case = &cases[0];
-    let client = client();
+    let client = TcpClient::new();
 
     // Before the claim: killed while the body is still arriving.
     let server = spawn_child(&dir).await;

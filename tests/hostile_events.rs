@@ -12,14 +12,15 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::StatusCode;
 use tokio::sync::Barrier;
+use webhook_core::test_util::CountingStore;
 use webhook_core::{Claim, ClaimKey, IdempotencyStore, Lease, StoreError};
-use webhook_tests::CountingStore;
 
 use harness::{
-    age_seen, assert_logs_clean, body, cases, client, fulfilled, handler_path, init, latest_status,
-    now, router, runs, send, start, starts, store, unique, Case, HttpClient, IdSource, Key, CHARGE,
-    OBJECT, OK, UNKNOWN, VERSIONED,
+    age_seen, assert_logs_clean, body, cases, fulfilled, handler_path, init, latest_status, now,
+    router, runs, send, start, starts, store, unique, Case, IdSource, Key, CHARGE, OBJECT, OK,
+    UNKNOWN, VERSIONED,
 };
+use webhook_axum::test::TcpClient;
 
 #[tokio::test]
 async fn d01_unknown_event_types_are_200_and_touch_nothing() {
@@ -27,7 +28,7 @@ async fn d01_unknown_event_types_are_200_and_touch_nothing() {
     let cases = cases();
     let store = store();
     let addr = start(router(&cases, &store, |_, r| r)).await;
-    let client = client();
+    let client = TcpClient::new();
     for case in &cases {
         let id = unique("plain", case);
         for _ in 0..2 {
@@ -47,7 +48,7 @@ async fn d03_events_without_a_usable_id_or_type_are_refused() {
     let cases = cases();
     let store = store();
     let addr = start(router(&cases, &store, |_, r| r)).await;
-    let client = client();
+    let client = TcpClient::new();
     for case in &cases {
         let id = unique("plain", case);
         match case.id_source {
@@ -130,7 +131,7 @@ async fn d05_an_id_reused_with_another_type_is_422() {
     let cases = cases();
     let store = store();
     let addr = start(router(&cases, &store, |_, r| r)).await;
-    let client = client();
+    let client = TcpClient::new();
     for case in &cases {
         let id = unique("plain", case);
         assert_eq!(
@@ -169,7 +170,7 @@ async fn d05_an_id_reused_with_a_type_of_another_handler_is_422() {
     init();
     let cases = cases();
     let addr = start(router(&cases, &store(), |_, r| r)).await;
-    let client = client();
+    let client = TcpClient::new();
     for case in &cases {
         let id = unique("plain", case);
         assert_eq!(
@@ -202,7 +203,7 @@ async fn d06_the_same_id_in_two_namespaces_is_processed_once_in_each() {
         r.namespace(format!("{}-b", case.name))
     }))
     .await;
-    let client = client();
+    let client = TcpClient::new();
     for case in &cases {
         let id = unique("plain", case);
         for addr in [first, second, first, second] {
@@ -227,7 +228,7 @@ async fn d08_d10_out_of_order_and_late_events() {
     init();
     let cases = cases();
     let addr = start(router(&cases, &store(), |_, r| r)).await;
-    let client = client();
+    let client = TcpClient::new();
     for case in &cases {
         let object_id = format!("sub_{}", case.name);
         let newer = unique("plain", case);
@@ -272,7 +273,7 @@ async fn d09_two_events_for_one_payment_fulfil_once() {
     init();
     let cases = cases();
     let addr = start(router(&cases, &store(), |_, r| r)).await;
-    let client = client();
+    let client = TcpClient::new();
     for case in &cases {
         let payment = format!("pay_{}", case.name);
         let object = format!(r#"{{"payment":"{payment}"}}"#);
@@ -295,7 +296,7 @@ async fn d09_two_events_for_one_payment_fulfil_once() {
 /// Release `n` copies of a delivery at once, spread over `addrs`; return the statuses, each
 /// with the run count read the instant its answer arrived.
 async fn storm(
-    client: &HttpClient,
+    client: &TcpClient,
     addrs: &[SocketAddr],
     case: &Case,
     id: &str,
@@ -367,7 +368,7 @@ async fn e01_e02_fifty_identical_deliveries_run_once() {
     init();
     let cases = cases();
     let addr = start(router(&cases, &store(), |_, r| r)).await;
-    let client = client();
+    let client = TcpClient::new();
     for case in &cases {
         let id = unique("slow", case);
         let answers = storm(&client, &[addr], case, &id, 50).await;
@@ -389,7 +390,7 @@ async fn e03_two_instances_sharing_a_store_run_once() {
     let store = store();
     let first = start(router(&cases, &store, |_, r| r)).await;
     let second = start(router(&cases, &store, |_, r| r)).await;
-    let client = client();
+    let client = TcpClient::new();
     for case in &cases {
         let id = unique("slow", case);
         let answers = storm(&client, &[first, second], case, &id, 50).await;
@@ -405,7 +406,7 @@ async fn e04_the_winner_fails_after_a_duplicate_arrived() {
     init();
     let cases = cases();
     let addr = start(router(&cases, &store(), |_, r| r)).await;
-    let client = client();
+    let client = TcpClient::new();
     for case in &cases {
         let id = unique("slowfail", case);
         let winner = tokio::spawn({
@@ -470,7 +471,7 @@ async fn e05_a_handler_that_lost_its_lease_cannot_complete() {
     let cases = cases();
     let store = ShortLeases(store());
     let addr = start(router(&cases, &store, |_, r| r)).await;
-    let client = client();
+    let client = TcpClient::new();
     for case in &cases {
         let id = unique("slow", case);
         let first = tokio::spawn({
@@ -505,7 +506,7 @@ async fn e06_a_crashed_owners_claim_blocks_until_its_lease_expires() {
     let cases = cases();
     let store = store();
     let addr = start(router(&cases, &store, |_, r| r)).await;
-    let client = client();
+    let client = TcpClient::new();
     for case in &cases {
         let id = unique("plain", case);
         let key = ClaimKey {
@@ -594,7 +595,7 @@ async fn e08_a_check_then_set_store_fails_the_storm_test() {
     let cases = cases();
     let racy = CountingStore::new(RacyStore::default());
     let addr = start(router(&cases, &racy, |_, r| r)).await;
-    let client = client();
+    let client = TcpClient::new();
     let case = &cases[0];
     let id = unique("slow", case);
     let answers = storm(&client, &[addr], case, &id, 20).await;
@@ -613,7 +614,7 @@ async fn e09_a_duplicate_storm_runs_once() {
     init();
     let cases = cases();
     let addr = start(router(&cases, &store(), |_, r| r)).await;
-    let client = client();
+    let client = TcpClient::new();
     for case in &cases {
         let id = unique("slow", case);
         let mut answers = Vec::new();
@@ -632,7 +633,7 @@ async fn e09_a_duplicate_storm_runs_once() {
 async fn h05_purge_removes_expired_completions_only() {
     init();
     let cases = cases();
-    let client = client();
+    let client = TcpClient::new();
     let short = Duration::from_secs(1);
     for case in &cases {
         // One store per scheme, so each purge sees only this scheme's records.

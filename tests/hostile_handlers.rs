@@ -12,13 +12,14 @@ use std::time::{Duration, Instant};
 use http::StatusCode;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
+use webhook_core::test_util::CountingStore;
 use webhook_core::{Claim, ClaimKey, IdempotencyStore, Lease, StoreError};
-use webhook_tests::CountingStore;
 
 use harness::{
-    assert_logs_clean, cases, client, init, router, runs, send, start, starts, store, unique,
+    assert_logs_clean, cases, init, router, runs, send, start, starts, store, unique,
     wait_for_runs, wire, OK, PAIR,
 };
+use webhook_axum::test::TcpClient;
 
 const NORMAL: u8 = 0;
 /// Every operation fails at once, as with a refused connection.
@@ -103,7 +104,7 @@ async fn f01_f03_f11_an_unavailable_store_is_503_and_no_handler_runs() {
         r.store_timeout(Duration::from_millis(200))
     }))
     .await;
-    let client = client();
+    let client = TcpClient::new();
     for mode in [DOWN, STUCK] {
         store.set(mode);
         for case in &cases {
@@ -147,7 +148,7 @@ async fn f02_a_failed_completion_is_never_acknowledged() {
             .handler_timeout(Duration::from_millis(400))
     }))
     .await;
-    let client = client();
+    let client = TcpClient::new();
     for case in &cases {
         store.set(COMPLETE_DOWN);
         let id = unique("plain", case);
@@ -189,7 +190,7 @@ async fn f04_f05_f06_handler_errors_and_panics_are_500_and_released() {
     let cases = cases();
     let store = store();
     let addr = start(router(&cases, &store, |_, r| r)).await;
-    let client = client();
+    let client = TcpClient::new();
     for case in &cases {
         for behaviour in ["fail", "perm", "panic"] {
             let id = unique(behaviour, case);
@@ -237,7 +238,7 @@ async fn only_the_failed_handler_runs_again() {
     init();
     let cases = cases();
     let addr = start(router(&cases, &store(), |_, r| r)).await;
-    let client = client();
+    let client = TcpClient::new();
     for case in &cases {
         let id = unique("plain", case);
         let answer = send(&client, addr, case.delivery(&id, PAIR)).await;
@@ -275,7 +276,7 @@ async fn f07_a_handler_past_its_time_limit_is_503_and_released() {
             .lease(Duration::from_secs(2))
     }))
     .await;
-    let client = client();
+    let client = TcpClient::new();
     let mut ids = Vec::new();
     for case in &cases {
         let id = unique("hang", case);
@@ -315,7 +316,7 @@ async fn f08_a_client_disconnecting_mid_handler_leaves_nothing_stuck() {
     let cases = cases();
     let store = store();
     let addr = start(router(&cases, &store, |_, r| r)).await;
-    let client = client();
+    let client = TcpClient::new();
     for case in &cases {
         let id = unique("nap", case);
         let mut stream = TcpStream::connect(addr).await.unwrap();
@@ -363,7 +364,7 @@ async fn f08_a_client_disconnecting_mid_handler_leaves_nothing_stuck() {
 async fn f13_a_restarted_memory_store_runs_a_redelivery_again() {
     init();
     let cases = cases();
-    let client = client();
+    let client = TcpClient::new();
     let before = start(router(&cases, &store(), |_, r| r)).await;
     let after = start(router(&cases, &store(), |_, r| r)).await;
     for case in &cases {

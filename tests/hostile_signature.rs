@@ -12,13 +12,14 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 use webhook_core::ManualClock;
 
 use harness::{
-    assert_logs_clean, body, cases, client, init, now, raw, router, runs, send, start, store,
-    unique, wire, Case, Key, OBJECT, OK, UNKNOWN,
+    assert_logs_clean, body, cases, init, now, raw, router, runs, send, start, store, unique, wire,
+    Case, Key, OBJECT, OK, UNKNOWN,
 };
+use webhook_axum::test::TcpClient;
 
 /// Send a delivery that must be refused as unauthenticated, and check that it was.
 async fn refused(
-    client: &harness::HttpClient,
+    client: &TcpClient,
     addr: std::net::SocketAddr,
     case: &Case,
     label: &str,
@@ -44,7 +45,7 @@ async fn malformed_signature_headers_are_401_and_touch_nothing() {
     let cases = cases();
     let store = store();
     let addr = start(router(&cases, &store, |_, r| r)).await;
-    let client = client();
+    let client = TcpClient::new();
     for case in &cases {
         let id = unique("plain", case);
         let body = Bytes::from(body(&id, OK, OBJECT));
@@ -95,7 +96,7 @@ async fn a07_wrong_secret_and_a19_another_schemes_signature_are_401() {
     let cases = cases();
     let store = store();
     let addr = start(router(&cases, &store, |_, r| r)).await;
-    let client = client();
+    let client = TcpClient::new();
     for (index, case) in cases.iter().enumerate() {
         let id = unique("plain", case);
         let body = Bytes::from(body(&id, OK, OBJECT));
@@ -135,7 +136,7 @@ async fn a08_a_body_changed_after_signing_is_401() {
     let cases = cases();
     let store = store();
     let addr = start(router(&cases, &store, |_, r| r)).await;
-    let client = client();
+    let client = TcpClient::new();
     for case in &cases {
         let id = unique("plain", case);
         // Signed with a `\u00e9` escape, which a re-serialiser would write as `é`.
@@ -196,7 +197,7 @@ async fn a10_a_valid_signature_among_junk_is_accepted_once() {
     init();
     let cases = cases();
     let addr = start(router(&cases, &store(), |_, r| r)).await;
-    let client = client();
+    let client = TcpClient::new();
     let mut checked = 0;
     for case in &cases {
         let Some(several) = case.several else {
@@ -233,7 +234,7 @@ async fn a11_rotation_accepts_the_old_key_only_while_it_is_configured() {
     .await;
     let only_new = store();
     let with_new = start(router(&cases, &only_new, |_, r| r)).await;
-    let client = client();
+    let client = TcpClient::new();
     for case in &cases {
         for key in [Key::Current, Key::Old] {
             let id = unique("plain", case);
@@ -293,7 +294,7 @@ async fn a16_known_answer_vectors_verify_over_tcp() {
     const BODY: &str = r#"{"id":"evt_test_123","type":"payment_intent.succeeded","data":{"object":{"id":"pi_123","amount":"1000"}}}"#;
     const T: i64 = 1_700_000_000;
     let clock = ManualClock::new(T);
-    let receiver = |verifier: Verifier, store: &webhook_tests::CountingStore| {
+    let receiver = |verifier: Verifier, store: &webhook_core::test_util::CountingStore| {
         webhook_core::Receiver::builder()
             .verifier(verifier)
             .store(store.clone())
@@ -372,7 +373,7 @@ async fn a16_known_answer_vectors_verify_over_tcp() {
         app = webhook_axum::RouterExt::webhook(app, path, receiver(verifier.clone(), &store));
     }
     let addr = start(app).await;
-    let client = client();
+    let client = TcpClient::new();
     for (path, _, headers) in &vectors {
         let request = |headers: HeaderMap| {
             let mut request = http::Request::post(*path)
@@ -426,7 +427,7 @@ async fn b01_b02_the_tolerance_holds_at_both_edges() {
         )
     }))
     .await;
-    let client = client();
+    let client = TcpClient::new();
     for case in &cases {
         for (offset, inside) in [(-300, true), (-301, false), (300, true), (301, false)] {
             let id = unique("plain", case);
@@ -465,7 +466,7 @@ async fn b05_b06_b07_replays_and_retries() {
         )
     }))
     .await;
-    let client = client();
+    let client = TcpClient::new();
     let ids: Vec<String> = cases.iter().map(|case| unique("plain", case)).collect();
     let originals: Vec<_> = cases
         .iter()
@@ -524,7 +525,7 @@ async fn b08_unsigned_time_replay_is_barred_only_by_retention() {
             .retention(short)
     }))
     .await;
-    let client = client();
+    let client = TcpClient::new();
     for case in &cases {
         let id = unique("plain", case);
         let delivery = case.delivery(&id, OK);
@@ -562,7 +563,7 @@ async fn authenticated_unknown_types_are_200_for_every_scheme() {
     let cases = cases();
     let store = store();
     let addr = start(router(&cases, &store, |_, r| r)).await;
-    let client = client();
+    let client = TcpClient::new();
     for case in &cases {
         let id = unique("plain", case);
         assert_eq!(

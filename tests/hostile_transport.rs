@@ -15,9 +15,10 @@ use tokio::net::TcpStream;
 use tokio::sync::Barrier;
 
 use harness::{
-    assert_logs_clean, cases, client, init, read_answer, router, runs, send, slow_peak, start,
-    start_with, starts, store, try_send, unique, wait_for_runs, wire, OK,
+    assert_logs_clean, cases, init, read_answer, router, runs, send, slow_peak, start, start_with,
+    starts, store, try_send, unique, wait_for_runs, wire, OK,
 };
+use webhook_axum::test::TcpClient;
 
 /// Wait until the server closes `stream` (read returns 0 or fails), at most `within`.
 async fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
@@ -45,7 +46,7 @@ async fn g01_slow_header_clients_are_cut_off() {
         server.header_read_timeout(Duration::from_millis(200))
     })
     .await;
-    let addr = running.addr;
+    let addr = running.addr();
 
     let mut partial = TcpStream::connect(addr).await.unwrap();
     partial
@@ -98,7 +99,9 @@ async fn g01_slow_header_clients_are_cut_off() {
     let case = &cases[0];
     let id = unique("plain", case);
     assert_eq!(
-        send(&client(), addr, case.delivery(&id, OK)).await.status,
+        send(&TcpClient::new(), addr, case.delivery(&id, OK))
+            .await
+            .status,
         StatusCode::OK
     );
     assert_eq!(runs(&id), 1);
@@ -190,7 +193,7 @@ async fn g04_deliveries_beyond_the_in_flight_limit_are_shed_with_503() {
     init();
     let cases = cases();
     let addr = start(router(&cases, &store(), |_, r| r.max_in_flight(2))).await;
-    let client = client();
+    let client = TcpClient::new();
     for case in &cases {
         let ids: Vec<String> = (0..10).map(|_| unique("slow", case)).collect();
         let barrier = Arc::new(Barrier::new(ids.len()));
@@ -250,12 +253,12 @@ async fn f10_graceful_shutdown_finishes_in_flight_deliveries() {
         server.shutdown_grace(Duration::from_secs(10))
     })
     .await;
-    let addr = running.addr;
+    let addr = running.addr();
     let case = &cases[0];
     let id = unique("nap", case);
     let in_flight = tokio::spawn({
         let request = case.delivery(&id, OK);
-        async move { send(&client(), addr, request).await }
+        async move { send(&TcpClient::new(), addr, request).await }
     });
     tokio::time::timeout(Duration::from_secs(5), async {
         while starts(&id) == 0 {
@@ -264,7 +267,7 @@ async fn f10_graceful_shutdown_finishes_in_flight_deliveries() {
     })
     .await
     .expect("handler started");
-    running.shutdown();
+    running.stop();
     let refused = tokio::time::timeout(Duration::from_secs(5), async {
         loop {
             if TcpStream::connect(addr).await.is_err() {
@@ -278,10 +281,9 @@ async fn f10_graceful_shutdown_finishes_in_flight_deliveries() {
     let answer = in_flight.await.unwrap();
     assert_eq!(answer.status, StatusCode::OK);
     assert_eq!(runs(&id), 1);
-    tokio::time::timeout(Duration::from_secs(5), running.done)
+    tokio::time::timeout(Duration::from_secs(5), running.shutdown())
         .await
         .expect("shutdown finished")
-        .unwrap()
         .unwrap();
     assert_logs_clean();
 }
@@ -327,7 +329,7 @@ async fn f10_abandoned_deliveries_are_redelivered_and_run_once() {
     let id = unique("nap", case);
     let in_flight = tokio::spawn({
         let request = case.delivery(&id, OK);
-        async move { try_send(&client(), addr, request).await }
+        async move { try_send(&TcpClient::new(), addr, request).await }
     });
     tokio::time::timeout(Duration::from_secs(5), async {
         while starts(&id) == 0 {
@@ -350,7 +352,7 @@ async fn f10_abandoned_deliveries_are_redelivered_and_run_once() {
     // A new instance on the same store: 409 while the abandoned claim's lease is live (unless
     // it was released), then processed exactly once.
     let addr = start(router(&cases, &shared, |_, r| r)).await;
-    let client = client();
+    let client = TcpClient::new();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let answer = send(&client, addr, case.delivery(&id, OK)).await;

@@ -22,9 +22,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::{Request, StatusCode};
 
-use harness::{
-    body, cases, client, init, now, router, runs, start, store, try_send, unique, Key, OK,
-};
+use harness::{body, cases, init, now, router, runs, start, store, try_send, unique, Key, OK};
+use webhook_axum::test::TcpClient;
 
 const LIMIT: usize = 1024 * 1024;
 const CONCURRENCY: usize = 32;
@@ -75,7 +74,7 @@ async fn half_invalid_max_size_half_valid_unique() {
     let plan = Arc::new(plan);
     let next = Arc::new(AtomicUsize::new(0));
     let results = Arc::new(Mutex::new(Vec::with_capacity(plan.len())));
-    let client = client();
+    let client = TcpClient::new();
     let started = Instant::now();
     let workers: Vec<_> = (0..CONCURRENCY)
         .map(|_| {

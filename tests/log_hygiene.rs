@@ -16,9 +16,10 @@ use http::StatusCode;
 use webhook_core::test_util::TestSender;
 
 use harness::{
-    all_secrets, assert_logs_clean, body, cases, client, init, logs, now, router, send, start,
-    store, unique, Key, BODY_MARKER, OBJECT, OK, PAIR, TYPED, UNKNOWN,
+    all_secrets, assert_logs_clean, body, cases, init, logs, now, router, send, start, store,
+    unique, Key, BODY_MARKER, OBJECT, OK, PAIR, TYPED, UNKNOWN,
 };
+use webhook_axum::test::TcpClient;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logs_never_hold_secrets_signatures_or_bodies() {
@@ -30,7 +31,7 @@ async fn logs_never_hold_secrets_signatures_or_bodies() {
             .body_limit(64 * 1024)
     }))
     .await;
-    let client = client();
+    let client = TcpClient::new();
     for case in &cases {
         // Valid, duplicate, unknown type, conflicting type.
         let id = unique("plain", case);
@@ -185,7 +186,12 @@ async fn decode_errors_do_not_echo_payload_values() {
     let case = &cases[0];
     let id = unique("plain", case);
     let bytes = body(&id, TYPED, r#"{"amount":"BODYMARK"}"#);
-    let answer = send(&client(), addr, case.signed(&id, TYPED, bytes, now())).await;
+    let answer = send(
+        &TcpClient::new(),
+        addr,
+        case.signed(&id, TYPED, bytes, now()),
+    )
+    .await;
     assert_eq!(answer.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_logs_clean();
 }

@@ -28,20 +28,26 @@ const HANDLED: &str = "payment_intent.succeeded";
 const FLAKY: &str = "payment_intent.payment_failed";
 const OBJECT: &str = r#"{"id":"pi_observed","amount":"1000","marker":"BODY_MARKER_7f3a"}"#;
 
-static HANDLED_RUNS: AtomicUsize = AtomicUsize::new(0);
-static FLAKY_RUNS: AtomicUsize = AtomicUsize::new(0);
+/// Event ids each handler ran for (tests run in parallel, each with its own ids).
+static RUNS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+fn runs(id: &str) -> usize {
+    RUNS.lock().unwrap().iter().filter(|run| *run == id).count()
+}
 
 #[on_event("payment_intent.succeeded")]
 async fn observed(event: Event<serde_json::Value>) -> Result<(), HandlerError> {
     tracing::info!(object_id = %event.object()["id"], "handler body ran");
-    HANDLED_RUNS.fetch_add(1, Ordering::SeqCst);
+    RUNS.lock().unwrap().push(event.id().to_owned());
     Ok(())
 }
 
-/// Fails on its first run, succeeds on the next.
+/// Fails on the first run for an event, succeeds on the next.
 #[on_event("payment_intent.payment_failed")]
-async fn flaky(_event: Event<serde_json::Value>) -> Result<(), HandlerError> {
-    if FLAKY_RUNS.fetch_add(1, Ordering::SeqCst) == 0 {
+async fn flaky(event: Event<serde_json::Value>) -> Result<(), HandlerError> {
+    let first = runs(event.id()) == 0;
+    RUNS.lock().unwrap().push(event.id().to_owned());
+    if first {
         return Err(HandlerError::retryable("first run fails"));
     }
     Ok(())
@@ -219,7 +225,6 @@ fn observe<F: std::future::Future<Output = ()>>(work: impl FnOnce() -> F) -> Obs
 #[test]
 fn a_processed_then_duplicate_delivery_reports_spans_and_metrics() {
     let id = unique("processed");
-    let runs_before = HANDLED_RUNS.load(Ordering::SeqCst);
     let observed = observe(|| async {
         let receiver = receiver();
         let delivery = sender(SECRET).event(&id, HANDLED, OBJECT);
@@ -228,7 +233,7 @@ fn a_processed_then_duplicate_delivery_reports_spans_and_metrics() {
         let again = receiver.receive(delivery.request().unwrap()).await.unwrap();
         assert!(again.is_duplicate());
     });
-    assert_eq!(HANDLED_RUNS.load(Ordering::SeqCst), runs_before + 1);
+    assert_eq!(runs(&id), 1);
 
     let deliveries = observed.spans.named("webhook.delivery");
     assert_eq!(deliveries.len(), 2, "{deliveries:#?}");
@@ -328,6 +333,7 @@ fn a_failed_handler_and_its_retry_report_outcomes_and_attempts() {
         assert!(receiver.receive(delivery.request().unwrap()).await.is_err());
         let retry = receiver.receive(delivery.request().unwrap()).await.unwrap();
         assert_eq!(retry.ran(), ["observability::flaky"]);
+        assert_eq!(runs(&id), 2);
         // An unknown type reaches no handler and no store.
         let other = sender(SECRET).event(&unique("unknown"), "customer.created", "{}");
         assert!(receiver
@@ -391,7 +397,10 @@ fn requests_refused_by_the_http_adapter_are_counted_with_their_reason() {
             http::header::CONTENT_TYPE,
             http::HeaderValue::from_static("application/xml"),
         );
-        let answer = webhook_tests::oneshot(&router, request).await;
+        let answer = webhook_axum::test::TestClient::new(router)
+            .send(request)
+            .await
+            .unwrap();
         assert_eq!(answer.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     });
     let deliveries = observed.spans.named("webhook.delivery");

@@ -1,5 +1,6 @@
 //! Shared by the hostile-delivery suites (reliability.md section 3): the table of signature
-//! schemes, observable handlers, a server on 127.0.0.1, plain and raw HTTP clients, and log
+//! schemes, observable handlers, a server on 127.0.0.1 and HTTP clients (the test kit's,
+//! `webhook_axum::test`, with the answer checks of row G07), a raw HTTP client, and log
 //! capture with the hygiene checks of row H02.
 //!
 //! Each test binary includes this file as a module, so each has its own copy of the handlers
@@ -19,26 +20,21 @@ use axum::Router;
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderName, HeaderValue, Request, StatusCode};
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use serde::Deserialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use tokio::net::TcpStream;
+use webhook_axum::test::{serve_with, Answer, TcpClient, TestServer};
 use webhook_axum::{RouterExt, Server};
 use webhook_core::signature::{
     ConfigError, GitHub, PaymentKit, PaymentKitComponent, PaymentKitComponentV0, Scheme, SignError,
     StandardWebhooks, Stripe, Verifier,
 };
+use webhook_core::test_util::CountingStore;
 use webhook_core::test_util::TestSender;
 use webhook_core::{
     on_event, Clock, Delivery, Event, HandlerError, IdempotencyStore, ManualClock, MemoryStore,
     Receiver, ReceiverBuilder, SystemClock,
 };
-use webhook_tests::{Answer, CountingStore};
 
 /// The event type every observed handler listens to.
 pub(crate) const OK: &str = "hostile.ok";
@@ -1205,66 +1201,23 @@ pub(crate) fn router<S: IdempotencyStore + Clone>(
     router
 }
 
-/// A server running on 127.0.0.1.
-#[derive(Debug)]
-pub(crate) struct Running {
-    /// Where it listens.
-    pub(crate) addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    /// Ends when the server has shut down.
-    pub(crate) done: JoinHandle<io::Result<()>>,
-}
-
-impl Running {
-    /// Ask the server to shut down gracefully.
-    pub(crate) fn shutdown(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
-
 /// Serve `router` with [`webhook_axum::Server`] on a fresh port of 127.0.0.1; `configure`
 /// sets its limits.
 pub(crate) async fn start_with(
     router: Router,
     configure: impl FnOnce(Server) -> Server,
-) -> Running {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind 127.0.0.1");
-    let addr = listener.local_addr().expect("local addr");
-    let (stop, stopped) = oneshot::channel::<()>();
-    let server = configure(Server::new(listener, router));
-    let done = tokio::spawn(server.run_until(async move {
-        let _ = stopped.await;
-    }));
-    Running {
-        addr,
-        stop: Some(stop),
-        done,
-    }
+) -> TestServer {
+    serve_with(router, configure).await.expect("bind 127.0.0.1")
 }
 
 /// Serve `router` with the default server limits until the test ends.
 pub(crate) async fn start(router: Router) -> SocketAddr {
-    let running = start_with(router, |server| server).await;
-    let addr = running.addr;
-    // Keep it running: dropping the sender would stop it.
-    std::mem::forget(running.stop);
-    addr
+    start_with(router, |server| server).await.detach()
 }
 
 // ---------------------------------------------------------------------------------------------
-// Clients
+// Answers
 // ---------------------------------------------------------------------------------------------
-
-pub(crate) type HttpClient = Client<HttpConnector, Full<Bytes>>;
-
-/// An HTTP/1 client.
-pub(crate) fn client() -> HttpClient {
-    Client::builder(TokioExecutor::new()).build_http()
-}
 
 /// The small fixed bodies the adapter answers with (row G07); empty for Axum's 405 and
 /// hyper's own answers.
@@ -1301,44 +1254,23 @@ pub(crate) fn check_answer(status: StatusCode, body: &[u8], retry_after: Option<
     }
 }
 
-/// Send `request` (whose URI is a path) to `addr`; `Err` when the connection failed.
+/// Send `request` (whose URI is a path) to `addr` and check the answer (row G07); `Err`
+/// when the connection failed.
 pub(crate) async fn try_send(
-    client: &HttpClient,
+    client: &TcpClient,
     addr: SocketAddr,
     request: Request<Bytes>,
-) -> Result<Answer, hyper_util::client::legacy::Error> {
-    let (mut parts, body) = request.into_parts();
-    let path_and_query = parts
-        .uri
-        .path_and_query()
-        .map_or("/", http::uri::PathAndQuery::as_str)
-        .to_owned();
-    parts.uri = format!("http://{addr}{path_and_query}")
-        .parse()
-        .expect("uri");
-    let response = client
-        .request(Request::from_parts(parts, Full::new(body)))
-        .await?;
-    let (parts, body) = response.into_parts();
-    let body = body.collect().await.expect("response body").to_bytes();
-    let retry_after = parts
-        .headers
-        .get(http::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    check_answer(parts.status, &body, retry_after.as_deref());
-    Ok(Answer {
-        status: parts.status,
-        retry_after,
-        body,
-    })
+) -> Result<Answer, webhook_axum::test::Error> {
+    let answer = client.send(addr, request).await?;
+    check_answer(answer.status, &answer.body, answer.retry_after.as_deref());
+    Ok(answer)
 }
 
 /// Send `request` to `addr` over TCP and check the answer (row G07).
 ///
 /// # Panics
 /// When the connection fails.
-pub(crate) async fn send(client: &HttpClient, addr: SocketAddr, request: Request<Bytes>) -> Answer {
+pub(crate) async fn send(client: &TcpClient, addr: SocketAddr, request: Request<Bytes>) -> Answer {
     try_send(client, addr, request)
         .await
         .expect("request over TCP")

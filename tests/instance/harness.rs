@@ -18,12 +18,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::{Request, StatusCode};
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
+use webhook_axum::test::{Answer, TcpClient};
 use webhook_core::signature::PaymentKit;
 use webhook_core::test_util::TestSender;
-use webhook_tests::Answer;
 
 /// The secret the instances verify with.
 pub(crate) const SECRET: &str = "whsec_instances_5c1e0b7d";
@@ -33,7 +30,6 @@ pub(crate) const PATH: &str = "/webhooks/paymentkit";
 pub(crate) const EVENT_TYPE: &str = "payment_intent.succeeded";
 /// The instances' handler, as the store records it.
 pub(crate) const HANDLER: &str = "instance_receiver::record_run";
-const OBJECT: &str = r#"{"id":"pi_1","amount":"1000"}"#;
 
 /// The longest any one HTTP exchange may take before the test fails.
 const ANSWER_LIMIT: Duration = Duration::from_secs(30);
@@ -321,7 +317,7 @@ impl Runs {
 #[derive(Debug, Clone)]
 pub(crate) struct Sender {
     sender: TestSender<PaymentKit>,
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: TcpClient,
 }
 
 /// An answer and when it arrived (Unix nanoseconds).
@@ -337,13 +333,16 @@ impl Sender {
             sender: TestSender::new(PaymentKit, SECRET)
                 .expect("secret")
                 .path(PATH),
-            client: webhook_tests::client(),
+            client: TcpClient::new(),
         }
     }
 
+    /// PaymentKit's sample [`EVENT_TYPE`] event under the id `event`, signed now.
     fn request(&self, event: &str) -> Request<Bytes> {
         self.sender
-            .event(event, EVENT_TYPE, OBJECT)
+            .sample(EVENT_TYPE)
+            .expect("a catalogue type")
+            .with_id(event)
             .request()
             .expect("sign")
     }
@@ -352,12 +351,10 @@ impl Sender {
     /// answer within [`ANSWER_LIMIT`].
     pub(crate) async fn deliver(&self, addr: SocketAddr, event: &str) -> Timed {
         let request = self.request(event);
-        let answer = tokio::time::timeout(
-            ANSWER_LIMIT,
-            webhook_tests::send(&self.client, addr, request),
-        )
-        .await
-        .unwrap_or_else(|_| panic!("no answer from {addr} for {event} within {ANSWER_LIMIT:?}"));
+        let answer = tokio::time::timeout(ANSWER_LIMIT, self.client.send(addr, request))
+            .await
+            .unwrap_or_else(|_| panic!("no answer from {addr} for {event} within {ANSWER_LIMIT:?}"))
+            .unwrap_or_else(|error| panic!("{event} to {addr}: {error}"));
         Timed {
             answer,
             at: now_nanos(),
@@ -367,25 +364,7 @@ impl Sender {
     /// As [`Sender::deliver`], but `None` when the connection fails (the instance was killed
     /// mid-delivery).
     pub(crate) async fn try_deliver(&self, addr: SocketAddr, event: &str) -> Option<Answer> {
-        let (mut parts, body) = self.request(event).into_parts();
-        parts.uri = format!("http://{addr}{PATH}").parse().expect("uri");
-        let exchange = async {
-            let response = self
-                .client
-                .request(Request::from_parts(parts, Full::new(body)))
-                .await
-                .ok()?;
-            let (parts, body) = response.into_parts();
-            Some(Answer {
-                status: parts.status,
-                retry_after: parts
-                    .headers
-                    .get(http::header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned),
-                body: body.collect().await.ok()?.to_bytes(),
-            })
-        };
+        let exchange = async { self.client.send(addr, self.request(event)).await.ok() };
         tokio::time::timeout(ANSWER_LIMIT, exchange)
             .await
             .ok()

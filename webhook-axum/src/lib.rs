@@ -40,10 +40,23 @@
 //! and shuts down gracefully: it stops accepting, lets in-flight deliveries finish within a grace
 //! period, then abandons the rest (their claims are released or expire with their lease, and
 //! the sender retries).
+//!
+//! # Testing
+//!
+//! Every answer of the webhook route carries a [`DeliveryReport`] in its extensions (in
+//! process only, never on the wire) saying which handlers ran. With the `test-util` feature,
+//! `webhook_axum::test` drives a router with signed test deliveries, in process or over TCP, and returns
+//! the status together with that report.
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod body;
+mod report;
 pub mod response;
 mod server;
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub mod test;
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -59,6 +72,7 @@ use tokio::sync::Semaphore;
 use webhook_core::observability::{self, DeliveryOutcome, RejectReason};
 use webhook_core::Receiver;
 
+pub use report::DeliveryReport;
 pub use response::Rejection;
 pub use server::Server;
 
@@ -128,7 +142,7 @@ async fn receive(State(endpoint): State<Endpoint>, request: Request) -> Response
     })
     .await;
     match first {
-        Ok(Poll::Ready(result)) => return response::respond(&result),
+        Ok(Poll::Ready(result)) => return answer(&result),
         Ok(Poll::Pending) => {}
         Err(_panic) => {
             tracing::error!("receiver panicked");
@@ -138,12 +152,21 @@ async fn receive(State(endpoint): State<Endpoint>, request: Request) -> Response
     // Still waiting: detached from the connection, so if the client goes away the handlers still
     // finish and complete (or release) their claims.
     match tokio::spawn(work).await {
-        Ok(result) => response::respond(&result),
+        Ok(result) => answer(&result),
         Err(join_error) => {
             tracing::error!(%join_error, "receiver task failed");
             response::internal_error()
         }
     }
+}
+
+/// The response to a receiver's outcome, with its [`DeliveryReport`] in the extensions.
+fn answer(result: &Result<webhook_core::Receipt, webhook_core::ReceiveError>) -> Response {
+    let mut response = response::respond(result);
+    response
+        .extensions_mut()
+        .insert(DeliveryReport::new(result));
+    response
 }
 
 /// Counts a request refused before the receiver saw it, as the receiver counts its own

@@ -89,6 +89,10 @@
 //!   static that nothing refers to (`inventory` collects it before `main`), so the `use` is what
 //!   brings the crate, and its handlers, in. Handlers in private modules of a linked crate are
 //!   registered. Log [`Registry::registered_events`] at start-up to see what was found.
+//! * Registration is per binary, not per receiver: every receiver runs every handler unless
+//!   given a [`Registry`]. An application serving several senders keeps each sender's handlers
+//!   in a module of their own and gives each receiver
+//!   [`Registry::from_module`]`(concat!(module_path!(), "::stripe"))`, or the like.
 //! * On targets where `inventory` does not run constructors (some WebAssembly set-ups), build
 //!   the [`Registry`] by hand with [`Registry::builder`].
 //! * Annotate free functions: `#[on_event]` cannot register methods or associated functions
@@ -101,7 +105,7 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `macros` | yes | the `#[on_event]` attribute |
-//! | `test-util` | no | `test_util`: signed test deliveries and the store conformance suite |
+//! | `test-util` | no | `test_util`: the test kit (signed and sample deliveries, dispatch without HTTP, a counting store) and the store conformance suite |
 //! | `sqlite` | no | `SqliteStore`: durable, one file, several processes on one machine |
 //! | `postgres` | no | `PostgresStore`: durable, shared by any number of instances |
 //! | `redis` | no | `RedisStore`: at least once, concurrent duplicates suppressed |

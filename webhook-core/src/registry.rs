@@ -179,6 +179,12 @@ pub enum RegistryError {
         /// The second registration.
         second: Location,
     },
+    /// [`Registry::from_module`] found no handler in the module.
+    #[error("no `#[on_event]` handler is registered in module `{module}`")]
+    EmptyModule {
+        /// The module path asked for.
+        module: String,
+    },
 }
 
 /// A handler as listed by [`Registry::registered_events`].
@@ -218,6 +224,79 @@ impl Registry {
             .into_iter()
             .fold(Self::builder(), |builder, r| builder.register(*r))
             .build()
+    }
+
+    /// The `#[on_event]` handlers of one module and its submodules: those whose path is
+    /// `module` or starts with `module::`.
+    ///
+    /// Every handler in the binary is registered globally, so an application serving two
+    /// senders gives each receiver the handlers of its own module; otherwise a Stripe receiver
+    /// would also run the PaymentKit handlers for an event type both send. Matching is on whole
+    /// path segments: `app::stripe` does not select `app::stripe2`. Write the path with
+    /// `module_path!()` so that renaming the crate or moving the code cannot leave it stale.
+    ///
+    /// ```
+    /// use webhook_core::{MemoryStore, Receiver, Registry};
+    /// use webhook_core::signature::{Stripe, Verifier};
+    ///
+    /// mod paymentkit {
+    ///     use webhook_core::{on_event, Event, HandlerError};
+    ///
+    ///     #[on_event("payment_intent.succeeded")]
+    ///     async fn fulfil(event: Event) -> Result<(), HandlerError> {
+    ///         println!("PaymentKit payment {}", event.id());
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// mod stripe {
+    ///     use webhook_core::{on_event, Event, HandlerError};
+    ///
+    ///     #[on_event("payment_intent.succeeded", unchecked)]
+    ///     async fn fulfil(event: Event) -> Result<(), HandlerError> {
+    ///         println!("Stripe payment {}", event.id());
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let stripe = Registry::from_module(concat!(module_path!(), "::stripe"))?;
+    /// let paths: Vec<_> = stripe.handlers_for("payment_intent.succeeded").map(|h| h.path()).collect();
+    /// assert_eq!(paths, ["rust_out::stripe::fulfil"]);
+    ///
+    /// let receiver = Receiver::builder()
+    ///     .verifier(Verifier::builder(Stripe).secret("whsec_stripe_example").build()?)
+    ///     .store(MemoryStore::new())
+    ///     .namespace("stripe")
+    ///     .registry(stripe)
+    ///     .build()?;
+    /// # let _ = receiver;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// [`RegistryError::EmptyModule`] when no handler is in `module` (most likely a misspelt
+    /// path, which would otherwise acknowledge every event without handling it), and the
+    /// errors of [`Registry::from_inventory`].
+    pub fn from_module(module: &str) -> Result<Self, RegistryError> {
+        Self::from_registrations_in(inventory::iter::<Registration>.into_iter().copied(), module)
+    }
+
+    fn from_registrations_in(
+        registrations: impl IntoIterator<Item = Registration>,
+        module: &str,
+    ) -> Result<Self, RegistryError> {
+        let builder = registrations
+            .into_iter()
+            .filter(|r| in_module(r.path, module))
+            .fold(Self::builder(), RegistryBuilder::register);
+        if builder.handlers.is_empty() {
+            return Err(RegistryError::EmptyModule {
+                module: module.to_owned(),
+            });
+        }
+        builder.build()
     }
 
     /// An empty registry to fill by hand.
@@ -307,6 +386,12 @@ impl Registry {
     pub(crate) fn registrations(&self) -> &[Registration] {
         &self.handlers
     }
+}
+
+/// Whether the item at `path` is `module` or inside it, on whole `::` segments.
+fn in_module(path: &str, module: &str) -> bool {
+    path.strip_prefix(module)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
 }
 
 fn matches(registration: &Registration, event_type: &str) -> bool {
@@ -525,6 +610,76 @@ mod tests {
             .build()
             .unwrap();
         assert_eq!(all.enabled_events(), ["*"]);
+    }
+
+    #[test]
+    fn from_module_selects_one_module_subtree() {
+        let all = [
+            reg("charge.succeeded", "app::stripe::on_charge", 1),
+            reg("invoice.paid", "app::stripe::billing::on_invoice", 2),
+            reg("charge.succeeded", "app::stripe2::on_charge", 3),
+            reg("charge.succeeded", "app::stripes::on_charge", 4),
+            reg("payment_intent.succeeded", "app::paymentkit::fulfil", 5),
+            reg("charge.succeeded", "other::app::stripe::on_charge", 6),
+        ];
+        let paths = |module: &str| -> Vec<&'static str> {
+            Registry::from_registrations_in(all, module)
+                .unwrap()
+                .registered_events()
+                .iter()
+                .map(|h| h.path)
+                .collect()
+        };
+        assert_eq!(
+            paths("app::stripe"),
+            ["app::stripe::billing::on_invoice", "app::stripe::on_charge"]
+        );
+        assert_eq!(
+            paths("app::stripe::billing"),
+            ["app::stripe::billing::on_invoice"]
+        );
+        // A handler's own path selects that handler.
+        assert_eq!(paths("app::stripe::on_charge"), ["app::stripe::on_charge"]);
+        assert_eq!(paths("app::paymentkit"), ["app::paymentkit::fulfil"]);
+        assert_eq!(paths("app").len(), 5);
+        for module in [
+            "app::strip",
+            "app::stripe::",
+            "stripe",
+            "",
+            "app::stripe::on_charg",
+        ] {
+            assert_eq!(
+                Registry::from_registrations_in(all, module).unwrap_err(),
+                RegistryError::EmptyModule {
+                    module: module.to_owned()
+                },
+                "{module:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn from_module_still_validates() {
+        let duplicate = [
+            reg("invoice.paid", "app::stripe::h", 1),
+            reg("invoice.paid", "app::stripe::h", 2),
+        ];
+        assert!(matches!(
+            Registry::from_registrations_in(duplicate, "app::stripe"),
+            Err(RegistryError::Duplicate { .. })
+        ));
+        let invalid = [reg("invoice..paid", "app::stripe::h", 1)];
+        assert!(matches!(
+            Registry::from_registrations_in(invalid, "app::stripe"),
+            Err(RegistryError::InvalidPattern { .. })
+        ));
+        // An invalid handler outside the module does not concern this registry.
+        let elsewhere = [
+            reg("invoice..paid", "app::paymentkit::h", 1),
+            reg("invoice.paid", "app::stripe::h", 2),
+        ];
+        assert!(Registry::from_registrations_in(elsewhere, "app::stripe").is_ok());
     }
 
     #[test]

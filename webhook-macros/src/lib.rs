@@ -1,6 +1,57 @@
-//! The `#[on_event]` attribute of `webhook-core`.
+//! The `#[on_event]` attribute of `webhook-core`: it registers an async function as the
+//! handler of a webhook event type.
 //!
-//! Depend on `webhook-core`, which re-exports it; this crate's items are documented there.
+//! ```
+//! use webhook_core::paymentkit::Subscription;
+//! use webhook_core::signature::{PaymentKit, Verifier};
+//! use webhook_core::test_util::TestSender;
+//! use webhook_core::{on_event, Event, HandlerError, MemoryStore, Receiver};
+//!
+//! // Every `customer.subscription.*` event, with `data.object` decoded as a `Subscription`.
+//! #[on_event("customer.subscription.*")]
+//! async fn sync_subscription(event: Event<Subscription>) -> Result<(), HandlerError> {
+//!     println!("{} is now {:?}", event.object().id, event.object().status);
+//!     Ok(())
+//! }
+//!
+//! // A type outside the PaymentKit catalogue, as raw JSON.
+//! #[on_event("issues.opened", unchecked)]
+//! async fn triage(event: Event) -> Result<(), HandlerError> {
+//!     println!("issue {}", event.object()["number"]);
+//!     Ok(())
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // Registered by the attribute alone: nothing lists the handlers by hand.
+//! let found: Vec<String> = webhook_core::registered_events()?
+//!     .iter()
+//!     .map(|handler| format!("{} -> {}", handler.pattern, handler.path))
+//!     .collect();
+//! assert_eq!(
+//!     found,
+//!     ["customer.subscription.* -> rust_out::sync_subscription", "issues.opened -> rust_out::triage"]
+//! );
+//!
+//! let receiver = Receiver::builder()
+//!     .verifier(Verifier::builder(PaymentKit).secret("whsec_example").build()?)
+//!     .store(MemoryStore::new())
+//!     .build()?;
+//! let sender = TestSender::new(PaymentKit, "whsec_example")?;
+//! let subscription = r#"{"id": "sub_1", "livemode": false, "status": "past_due",
+//!     "currency_id": "pc_1", "customer_id": "cus_1",
+//!     "current_period_start": 1700000000, "current_period_end": 1702592000,
+//!     "created_at": "2023-11-14T22:13:20Z", "updated_at": "2023-12-14T22:13:20Z"}"#;
+//! let delivery = sender.event("evt_1", "customer.subscription.updated", subscription);
+//! let receipt = receiver.receive(delivery.request()?).await?;
+//! assert_eq!(receipt.ran(), ["rust_out::sync_subscription"]);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Depend on `webhook-core`, which re-exports the attribute as `webhook_core::on_event` and
+//! holds everything its expansion refers to; this crate cannot be used on its own. See
+//! [`macro@on_event`] for patterns, handler signatures, options and the code it generates.
 
 mod args;
 mod catalogue;
@@ -12,11 +63,13 @@ use proc_macro::TokenStream;
 
 /// Register an async function as the handler of a webhook event type.
 ///
-/// ```ignore
+/// ```
+/// use webhook_core::paymentkit::PaymentIntent;
 /// use webhook_core::{on_event, Event, HandlerError};
 ///
 /// #[on_event("payment_intent.succeeded")]
 /// async fn fulfil(event: Event<PaymentIntent>) -> Result<(), HandlerError> {
+///     println!("fulfil {}", event.object().id);
 ///     Ok(())
 /// }
 /// ```
