@@ -349,7 +349,9 @@ impl Receiver {
         // JSON is UTF-8 (RFC 8259), but serde_json only checks the strings it decodes, not
         // those in fields it skips; without this check such a body would fail later, in the
         // handler (500, retried forever), instead of being answered 400 here.
-        let envelope = std::str::from_utf8(&body)
+        // simdutf8: the same check as `std::str::from_utf8`, several times faster on the
+        // whole body, which is most of this function's cost for small events.
+        let envelope = simdutf8::basic::from_utf8(&body)
             .map_err(|_| EnvelopeError::Json("body is not UTF-8".to_owned()))
             .and_then(|_| Envelope::parse(body.clone(), &verified))
             .map_err(|error| {
