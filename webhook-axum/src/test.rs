@@ -216,10 +216,11 @@ impl Default for TcpClient {
 impl TcpClient {
     /// A client that opens a fresh connection for every request.
     ///
-    /// Reusing kept-alive connections would race the server closing an idle one (hyper's
-    /// header-read timeout also bounds the wait for the next request head): a request written
-    /// just as the server closes fails with a reset or an incomplete message, and a test would
-    /// fail for a reason no sender cares about. Tests of keep-alive itself use a raw socket.
+    /// A server closes a kept-alive connection when it answers without reading the whole body
+    /// (413, 415, a shed delivery) or once it has been idle past its header-read timeout, and a
+    /// pooled client may write its next request just as that happens: the request then fails
+    /// with a reset or an incomplete message, for a reason no sender cares about. Tests of
+    /// keep-alive itself use a raw socket.
     #[must_use]
     pub fn new() -> Self {
         Self {
