@@ -89,111 +89,25 @@ async fn claim_and_complete<S: IdempotencyStore>(store: &S) {
 }
 
 /// The statements `PostgresStore` issues for a claim that succeeds and its completion, as an
-/// application would write them by hand.
+/// application would write them by hand: the store includes the same files.
 mod postgres_direct {
     use super::TABLE;
 
     pub(crate) fn claim() -> String {
-        format!(
-            "INSERT INTO {TABLE} AS t \
-                 (namespace, event_id, handler, event_type, state, token, expires_at, attempts, first_seen_at) \
-             VALUES ($1, $2, $3, $4, 'in_progress', $5, \
-                 clock_timestamp() + $6::bigint * interval '1 millisecond', 1, clock_timestamp()) \
-             ON CONFLICT (namespace, event_id, handler) DO UPDATE SET \
-                 event_type = EXCLUDED.event_type, \
-                 state = 'in_progress', \
-                 token = EXCLUDED.token, \
-                 expires_at = EXCLUDED.expires_at, \
-                 attempts = CASE WHEN t.state = 'completed' THEN 1 \
-                     ELSE LEAST(t.attempts, 2147483646) + 1 END, \
-                 first_seen_at = CASE WHEN t.state = 'completed' THEN EXCLUDED.first_seen_at ELSE t.first_seen_at END, \
-                 completed_at = NULL \
-             WHERE (t.state = 'in_progress' AND t.token IS NULL) \
-                 OR (t.expires_at <= clock_timestamp() \
-                     AND (t.state = 'completed' OR t.event_type = EXCLUDED.event_type)) \
-             RETURNING t.attempts"
-        )
+        include_str!("../../webhook-core/src/idempotency/postgres/claim.sql")
+            .replace("{table}", TABLE)
     }
 
     pub(crate) fn complete() -> String {
-        format!(
-            "UPDATE {TABLE} SET state = 'completed', token = NULL, \
-                 expires_at = clock_timestamp() + $5::bigint * interval '1 millisecond', \
-                 completed_at = clock_timestamp() \
-             WHERE namespace = $1 AND event_id = $2 AND handler = $3 \
-                 AND state = 'in_progress' AND token = $4"
-        )
+        include_str!("../../webhook-core/src/idempotency/postgres/complete.sql")
+            .replace("{table}", TABLE)
     }
 }
 
-/// `RedisStore`'s claim script (token, event type, lease ms, keep-released ms), copied from
-/// `webhook-core/src/idempotency/redis.rs` so both cases run the same Lua.
-const REDIS_CLAIM: &str = r"
-local clock = redis.call('TIME')
-local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
-local attempts = 1
-local v = redis.call('GET', KEYS[1])
-if v then
-  local state = string.sub(v, 1, 2)
-  if state == 'l|' then
-    local token, n, expires, recorded = string.match(v, '^l|([^|]*)|(%d+)|(%d+)|(.*)$')
-    if not token then
-      return {0, 0, ''}
-    end
-    if token == ARGV[1] then
-      return {1, tonumber(n), ''}
-    end
-    if token ~= '' and tonumber(expires) > now then
-      if recorded ~= ARGV[2] then
-        return {4, 0, recorded}
-      end
-      return {2, tonumber(expires) - now, ''}
-    end
-    attempts = tonumber(n) + 1
-  elseif state == 'c|' then
-    local recorded = string.match(v, '^c||(.*)$')
-    if not recorded then
-      return {0, 0, ''}
-    end
-    if recorded ~= ARGV[2] then
-      return {4, 0, recorded}
-    end
-    return {3, 0, ''}
-  elseif state == 'p|' then
-    local recorded = string.match(v, '^p|[^|]*|(.*)$')
-    if not recorded then
-      return {0, 0, ''}
-    end
-    if recorded ~= ARGV[2] then
-      return {4, 0, recorded}
-    end
-    return {2, redis.call('PTTL', KEYS[1]), ''}
-  else
-    return {0, 0, ''}
-  end
-end
-local lease = tonumber(ARGV[3])
-redis.call('SET', KEYS[1],
-  string.format('l|%s|%d|%d|%s', ARGV[1], attempts, now + lease, ARGV[2]),
-  'PX', string.format('%d', lease + tonumber(ARGV[4])))
-return {1, attempts, ''}
-";
-
-/// `RedisStore`'s completion script (a token- and lease-checked `SET .. PX`), copied likewise.
-const REDIS_COMPLETE: &str = r"
-local v = redis.call('GET', KEYS[1])
-if not v then
-  return 0
-end
-local clock = redis.call('TIME')
-local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
-local token, n, expires, recorded = string.match(v, '^l|([^|]*)|(%d+)|(%d+)|(.*)$')
-if token and token ~= '' and token == ARGV[1] and tonumber(expires) > now then
-  redis.call('SET', KEYS[1], 'c||' .. recorded, 'PX', ARGV[2])
-  return 1
-end
-return 0
-";
+/// `RedisStore`'s claim and completion scripts: the store includes the same files, so both
+/// cases always run the same Lua.
+const REDIS_CLAIM: &str = include_str!("../../webhook-core/src/idempotency/redis/claim.lua");
+const REDIS_COMPLETE: &str = include_str!("../../webhook-core/src/idempotency/redis/complete.lua");
 
 fn bench_postgres(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
     let url = std::env::var("WEBHOOK_BENCH_POSTGRES_URL")

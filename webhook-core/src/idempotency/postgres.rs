@@ -118,36 +118,13 @@ impl Queries {
             // the same event type, or a completed record past its retention, and return the
             // attempt number. Under READ COMMITTED a racing claim waits for this row and
             // re-checks the WHERE on its new version, so only one of them gets a row back.
-            claim: format!(
-                "INSERT INTO {table} AS t \
-                     (namespace, event_id, handler, event_type, state, token, expires_at, attempts, first_seen_at) \
-                 VALUES ($1, $2, $3, $4, 'in_progress', $5, \
-                     clock_timestamp() + $6::bigint * interval '1 millisecond', 1, clock_timestamp()) \
-                 ON CONFLICT (namespace, event_id, handler) DO UPDATE SET \
-                     event_type = EXCLUDED.event_type, \
-                     state = 'in_progress', \
-                     token = EXCLUDED.token, \
-                     expires_at = EXCLUDED.expires_at, \
-                     attempts = CASE WHEN t.state = 'completed' THEN 1 \
-                         ELSE LEAST(t.attempts, 2147483646) + 1 END, \
-                     first_seen_at = CASE WHEN t.state = 'completed' THEN EXCLUDED.first_seen_at ELSE t.first_seen_at END, \
-                     completed_at = NULL \
-                 WHERE (t.state = 'in_progress' AND t.token IS NULL) \
-                     OR (t.expires_at <= clock_timestamp() \
-                         AND (t.state = 'completed' OR t.event_type = EXCLUDED.event_type)) \
-                 RETURNING t.attempts"
-            ),
+            claim: CLAIM_SQL.replace("{table}", table),
             select: format!(
                 "SELECT event_type, state, token IS NULL, expires_at <= clock_timestamp(), \
                      GREATEST(0, CEIL(EXTRACT(EPOCH FROM expires_at - clock_timestamp()) * 1000))::bigint \
                  FROM {table} WHERE {key}"
             ),
-            complete: format!(
-                "UPDATE {table} SET state = 'completed', token = NULL, \
-                     expires_at = clock_timestamp() + $5::bigint * interval '1 millisecond', \
-                     completed_at = clock_timestamp() \
-                 WHERE {key} AND state = 'in_progress' AND token = $4"
-            ),
+            complete: COMPLETE_SQL.replace("{table}", table),
             // Keeps the record, without a holder, for its attempt count.
             release: format!(
                 "UPDATE {table} SET token = NULL, expires_at = clock_timestamp() \
@@ -163,6 +140,11 @@ impl Queries {
         }
     }
 }
+
+/// The claim and completion statements, with `{table}` for the table; the store benchmark
+/// issues the same files directly.
+const CLAIM_SQL: &str = include_str!("postgres/claim.sql");
+const COMPLETE_SQL: &str = include_str!("postgres/complete.sql");
 
 fn migration_sql(table: &str, index: &str) -> String {
     MIGRATION_TEMPLATE
