@@ -223,10 +223,6 @@ pub enum BuildError {
 pub type PauseHook =
     Arc<dyn Fn(&'static str) -> crate::idempotency::BoxFuture<'static, ()> + Send + Sync>;
 
-/// The pseudo-handler under which every event's type is recorded (see
-/// [`Receiver::dispatch`]). Not a valid Rust path, so it never names a real handler.
-pub const EVENT_TYPE_RECORD: &str = "#event-type";
-
 struct Inner {
     verifier: Verifier,
     registry: Registry,
@@ -346,18 +342,10 @@ impl Receiver {
             ReceiveError::Unauthenticated(error)
         })?;
         self.inner.instruments.verified();
-        // JSON is UTF-8 (RFC 8259), but serde_json only checks the strings it decodes, not
-        // those in fields it skips; without this check such a body would fail later, in the
-        // handler (500, retried forever), instead of being answered 400 here.
-        // simdutf8: the same check as `std::str::from_utf8`, several times faster on the
-        // whole body, which is most of this function's cost for small events.
-        let envelope = simdutf8::basic::from_utf8(&body)
-            .map_err(|_| EnvelopeError::Json("body is not UTF-8".to_owned()))
-            .and_then(|_| Envelope::parse(body.clone(), &verified))
-            .map_err(|error| {
-                info!(reason = %error, "rejected malformed event");
-                ReceiveError::Malformed(error)
-            })?;
+        let envelope = Envelope::parse(body, &verified).map_err(|error| {
+            info!(reason = %error, "rejected malformed event");
+            ReceiveError::Malformed(error)
+        })?;
         self.dispatch_verified(Arc::new(envelope), span).await
     }
 
@@ -387,22 +375,31 @@ impl Receiver {
             );
             return Ok(Receipt::default());
         }
-        self.record_event_type(&envelope).await?;
         let received_at = OffsetDateTime::now_utc();
         let mut receipt = Receipt::default();
         let mut failures = Vec::new();
         let mut in_progress: Option<Duration> = None;
-        for (index, registration) in handlers {
+        for (position, (index, registration)) in handlers.enumerate() {
             let key = ClaimKey {
                 namespace: &inner.namespace,
                 event_id: envelope.id(),
                 handler: registration.path(),
                 event_type: envelope.event_type(),
             };
-            let claim = self
-                .store_op(inner.store.claim(&key, inner.limits.lease))
+            // The first claim also records the event's type (see `claim_first`), so an id
+            // delivered again with another type is refused before any handler runs.
+            let claim = if position == 0 {
+                self.store_op(inner.store.claim_first(
+                    &key,
+                    inner.limits.lease,
+                    inner.limits.retention,
+                ))
                 .await
-                .map_err(|source| self.unavailable(source))?;
+            } else {
+                self.store_op(inner.store.claim(&key, inner.limits.lease))
+                    .await
+            }
+            .map_err(|source| self.unavailable(source))?;
             match claim {
                 Claim::Acquired(lease) => {
                     let delivery = Delivery::new(
@@ -423,8 +420,8 @@ impl Receiver {
                 Claim::InProgress { retry_after } => {
                     in_progress = Some(in_progress.map_or(retry_after, |r| r.max(retry_after)));
                 }
-                // Only a race with a concurrent delivery of another type gets here: the event's
-                // type record caught every earlier one.
+                // For a later handler, only a race with a concurrent delivery of another type
+                // gets here: the first claim checked the event's type record.
                 Claim::Conflict { recorded_type } => {
                     return Err(conflict(&envelope, recorded_type))
                 }
@@ -440,36 +437,6 @@ impl Receiver {
             return Err(ReceiveError::InProgress { retry_after });
         }
         Ok(receipt)
-    }
-
-    /// Record the event's type once per event (not only per handler), so an id delivered
-    /// again with another type is refused even when the new type's handlers never saw the id.
-    async fn record_event_type(&self, envelope: &Envelope) -> Result<(), ReceiveError> {
-        let inner = &*self.inner;
-        let key = ClaimKey {
-            namespace: &inner.namespace,
-            event_id: envelope.id(),
-            handler: EVENT_TYPE_RECORD,
-            event_type: envelope.event_type(),
-        };
-        let claim = self
-            .store_op(inner.store.claim(&key, inner.limits.lease))
-            .await
-            .map_err(|source| self.unavailable(source))?;
-        match claim {
-            Claim::Acquired(lease) => self
-                .store_op(inner.store.complete(&lease, inner.limits.retention))
-                .await
-                .or_else(|error| match error {
-                    // Another delivery of the same type recorded it meanwhile: same outcome.
-                    StoreError::LeaseLost => Ok(()),
-                    error => Err(self.unavailable(error)),
-                }),
-            // The store reports another type as a conflict in any state, so a live or
-            // completed record here has this event's type.
-            Claim::InProgress { .. } | Claim::Completed => Ok(()),
-            Claim::Conflict { recorded_type } => Err(conflict(envelope, recorded_type)),
-        }
     }
 
     /// Run one claimed handler to an outcome, keeping its lease alive, then complete or release

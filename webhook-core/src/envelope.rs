@@ -378,16 +378,25 @@ impl Envelope {
     /// in headers; those win over the body's fields.
     ///
     /// # Errors
-    /// [`EnvelopeError`] when the body is not an object or has no usable id or type.
+    /// [`EnvelopeError`] when the body is not UTF-8, not an object, or has no usable id or
+    /// type.
     pub fn parse(body: Bytes, verified: &Verified) -> Result<Self, EnvelopeError> {
+        // JSON is UTF-8 (RFC 8259), but serde_json only checks the strings it decodes, not
+        // those in fields it skips: without this check such a body would fail later, in the
+        // handler (500, retried forever), instead of being refused here. Checked once, on the
+        // whole body (simdutf8: the same check as `std::str::from_utf8`, several times
+        // faster), the body is then read as `&str`, so serde_json skips its own per-string
+        // check, and so does decoding the object later (see `raw_object_str`).
+        let text = simdutf8::basic::from_utf8(&body)
+            .map_err(|_| EnvelopeError::Json("body is not UTF-8".to_owned()))?;
         // serde would also accept an array for a struct; an event is always an object.
-        if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        if text.bytes().find(|b| !b.is_ascii_whitespace()) != Some(b'{') {
             return Err(EnvelopeError::Json("expected a JSON object".to_owned()));
         }
         let seed = WireSeed {
             action_in_type: verified.action_in_type,
         };
-        let mut deserializer = serde_json::Deserializer::from_slice(&body);
+        let mut deserializer = serde_json::Deserializer::from_str(text);
         let wire = match seed
             .deserialize(&mut deserializer)
             .and_then(|wire| deserializer.end().map(|()| wire))
@@ -416,10 +425,7 @@ impl Envelope {
             return Err(EnvelopeError::InvalidType);
         }
         let created = match (&wire.created_at, wire.created) {
-            (Some(text), _) => Some(
-                OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-                    .map_err(|_| EnvelopeError::InvalidCreated)?,
-            ),
+            (Some(text), _) => Some(parse_rfc3339(text).ok_or(EnvelopeError::InvalidCreated)?),
             (None, Some(secs)) => Some(
                 OffsetDateTime::from_unix_timestamp(secs)
                     .map_err(|_| EnvelopeError::InvalidCreated)?,
@@ -431,7 +437,7 @@ impl Envelope {
             Some(DataField::Object(object)) => span_of(&body, object),
             // `data` itself is the object: find its span. Only bodies without `data.object`
             // pay for this second pass.
-            Some(DataField::Other) => match serde_json::from_slice::<WireData<'_>>(&body) {
+            Some(DataField::Other) => match serde_json::from_str::<WireData<'_>>(text) {
                 Ok(WireData { data: Some(data) }) => span_of(&body, data),
                 _ => 0..body.len(),
             },
@@ -505,9 +511,106 @@ fn valid_type(event_type: &str) -> bool {
         && event_type.bytes().all(|b| b.is_ascii_graphic())
 }
 
+/// Parses an RFC 3339 timestamp. The form senders use (`2023-11-14T22:13:20Z`, optionally with
+/// a fraction of up to nine digits) is read directly; anything else goes to `time`'s RFC 3339
+/// parser, so both accept and produce exactly the same (the fast path builds the value with
+/// `time`'s own range checks, and falls back whenever they refuse).
+fn parse_rfc3339(text: &str) -> Option<OffsetDateTime> {
+    fast_rfc3339(text.as_bytes()).or_else(|| {
+        OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()
+    })
+}
+
+fn fast_rfc3339(text: &[u8]) -> Option<OffsetDateTime> {
+    fn digits(bytes: &[u8]) -> Option<u32> {
+        bytes.iter().try_fold(0u32, |value, &b| {
+            b.is_ascii_digit().then(|| value * 10 + u32::from(b - b'0'))
+        })
+    }
+    let (head, rest) = text.split_at_checked(19)?;
+    if head[4] != b'-'
+        || head[7] != b'-'
+        || head[10] != b'T'
+        || head[13] != b':'
+        || head[16] != b':'
+    {
+        return None;
+    }
+    let nanos = match rest {
+        [b'Z'] => 0,
+        [b'.', fraction @ .., b'Z'] if (1..=9).contains(&fraction.len()) => {
+            digits(fraction)? * 10u32.pow(9 - u32::try_from(fraction.len()).ok()?)
+        }
+        _ => return None,
+    };
+    let year = i32::try_from(digits(&head[..4])?).ok()?;
+    let month = u8::try_from(digits(&head[5..7])?).ok()?;
+    let day = u8::try_from(digits(&head[8..10])?).ok()?;
+    let hour = u8::try_from(digits(&head[11..13])?).ok()?;
+    let minute = u8::try_from(digits(&head[14..16])?).ok()?;
+    let second = u8::try_from(digits(&head[17..19])?).ok()?;
+    let date =
+        time::Date::from_calendar_date(year, time::Month::try_from(month).ok()?, day).ok()?;
+    let time = time::Time::from_hms_nano(hour, minute, second, nanos).ok()?;
+    Some(time::PrimitiveDateTime::new(date, time).assume_utc())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The fast path accepts only what `time`'s RFC 3339 parser accepts, with the same
+        /// value, and leaves the rest to it.
+        #[test]
+        fn rfc3339_fast_path_agrees_with_time(
+            year in 0u32..10_000,
+            month in 0u32..14,
+            day in 0u32..33,
+            hour in 0u32..26,
+            minute in 0u32..62,
+            second in 0u32..62,
+            fraction in proptest::option::of("[0-9]{1,11}"),
+            zone in proptest::sample::select(vec!["Z", "z", "+00:00", "-05:30", "", "ZZ"]),
+        ) {
+            let fraction = fraction.map(|digits| format!(".{digits}")).unwrap_or_default();
+            let text = format!(
+                "{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}{fraction}{zone}"
+            );
+            let reference = OffsetDateTime::parse(
+                &text,
+                &time::format_description::well_known::Rfc3339,
+            )
+            .ok();
+            if let Some(fast) = fast_rfc3339(text.as_bytes()) {
+                proptest::prop_assert_eq!(Some(fast), reference, "{}", text);
+            }
+            proptest::prop_assert_eq!(parse_rfc3339(&text), reference, "{}", text);
+        }
+    }
+
+    #[test]
+    fn usual_timestamps_take_the_fast_path() {
+        for text in [
+            "2023-11-14T22:13:20Z",
+            "2023-11-14T22:13:20.123Z",
+            "2024-02-29T00:00:00.000000001Z",
+        ] {
+            assert!(fast_rfc3339(text.as_bytes()).is_some(), "{text}");
+        }
+        assert_eq!(
+            fast_rfc3339(b"2023-11-14T22:13:20.5Z").map(OffsetDateTime::unix_timestamp_nanos),
+            Some(1_700_000_000_500_000_000)
+        );
+        for text in [
+            "2023-02-29T00:00:00Z",
+            "2023-11-14T24:00:00Z",
+            "2023-11-14 22:13:20Z",
+            "2023-11-14T22:13:20+01:00",
+        ] {
+            assert!(fast_rfc3339(text.as_bytes()).is_none(), "{text}");
+        }
+    }
 
     fn parse(body: &str) -> Result<Envelope, EnvelopeError> {
         Envelope::parse(

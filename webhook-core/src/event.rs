@@ -95,12 +95,16 @@ impl<T: DeserializeOwned + Send + 'static> FromDelivery for Event<T> {
 /// and its path is only needed for the error message, so the object is decoded plainly first
 /// and again with tracking only when that fails.
 fn decode<T: DeserializeOwned>(raw: &[u8]) -> Result<T, HandlerError> {
-    // The object's bytes are a span of an already validated document: nothing trails it.
-    let mut de = serde_json::Deserializer::from_slice(raw);
+    // The object's bytes are a span of an already validated document: nothing trails it, and
+    // `Envelope::parse` checked it is UTF-8. Checking again (a fraction of the decoding's
+    // cost) buys a `&str`, which spares serde_json its check of every string it decodes.
+    let text = simdutf8::basic::from_utf8(raw)
+        .map_err(|_| HandlerError::permanent("event object is not UTF-8"))?;
+    let mut de = serde_json::Deserializer::from_str(text);
     if let Ok(object) = T::deserialize(&mut de) {
         return Ok(object);
     }
-    let mut de = serde_json::Deserializer::from_slice(raw);
+    let mut de = serde_json::Deserializer::from_str(text);
     serde_path_to_error::deserialize(&mut de).map_err(|error| {
         // Path, kind and position only: serde's own message quotes the offending value, which
         // is payload data and must not reach logs.

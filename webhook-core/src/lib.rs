@@ -140,7 +140,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use dispatch::PauseHook;
 pub use dispatch::{
     BuildError, FailureCause, HandlerFailure, Limits, Receipt, ReceiveError, Receiver,
-    ReceiverBuilder, EVENT_TYPE_RECORD,
+    ReceiverBuilder,
 };
 pub use envelope::{Envelope, EnvelopeError, MAX_ID_LEN};
 pub use event::Event;
@@ -150,7 +150,7 @@ pub use handler::{
 };
 pub use idempotency::{
     BoxFuture, Claim, ClaimKey, IdempotencyStore, Lease, MemoryStore, StoreError, TxBackend,
-    MAX_HANDLER_LEN,
+    EVENT_TYPE_RECORD, MAX_HANDLER_LEN,
 };
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]

@@ -1,13 +1,12 @@
 //! The in-memory store: one process, forgotten on restart.
 
-use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{Claim, ClaimKey, IdempotencyStore, Lease, StoreError};
+use super::{Claim, ClaimKey, IdempotencyStore, Lease, StoreError, EVENT_TYPE_RECORD};
 
 /// The fewest claims between two sweeps of expired records. A sweep visits every record, so
 /// the interval also grows with the number of records left after the last sweep: the sweeping
@@ -31,12 +30,18 @@ pub struct MemoryStore {
 
 #[derive(Debug, Default)]
 struct Inner {
-    /// Keyed by [`key_of`].
-    records: HashMap<String, Record>,
+    /// Keyed by [`fill_key`]. Keys come only from verified deliveries, which an attacker cannot
+    /// choose without the sender's secret, so a fast seeded hash does instead of SipHash.
+    records: HashMap<Box<str>, Record, rapidhash::fast::RandomState>,
     /// Claims since the last sweep.
     claims: usize,
     /// Claims between the last sweep and the next.
     sweep_after: usize,
+    /// The key being looked up, built in place: only a new record takes a copy of it.
+    scratch: String,
+    /// The last token issued. Tokens only fence this store's own holders, so a counter is as
+    /// unique as a random token and cheaper.
+    last_token: u64,
 }
 
 #[derive(Debug)]
@@ -48,7 +53,7 @@ struct Record {
 #[derive(Debug)]
 enum RecordState {
     InProgress {
-        token: String,
+        token: u64,
         expires: Instant,
         attempts: u32,
     },
@@ -105,21 +110,154 @@ impl MemoryStore {
     }
 }
 
-fn key_of(namespace: &str, event_id: &str, handler: &str) -> String {
-    // One string rather than a tuple of three: one allocation and one hash per lookup. A
-    // claimed key's namespace and event id are printable ASCII and its handler path has no
-    // control characters (`ClaimKey::validate`), so NUL separators keep keys unambiguous.
-    let mut key = String::with_capacity(namespace.len() + event_id.len() + handler.len() + 2);
-    key.push_str(namespace);
-    key.push('\0');
-    key.push_str(event_id);
-    key.push('\0');
-    key.push_str(handler);
-    key
+/// Writes the map key of (namespace, event id, handler) into `buf`. One string rather than a
+/// tuple of three: one hash per lookup. A claimed key's namespace and event id are printable
+/// ASCII and its handler path has no control characters (`ClaimKey::validate`), so NUL
+/// separators keep keys unambiguous.
+fn fill_key(buf: &mut String, namespace: &str, event_id: &str, handler: &str) {
+    buf.clear();
+    buf.push_str(namespace);
+    buf.push('\0');
+    buf.push_str(event_id);
+    buf.push('\0');
+    buf.push_str(handler);
 }
 
-fn holds(record: Option<&Record>, lease: &Lease) -> bool {
-    matches!(record, Some(Record { state: RecordState::InProgress { token, .. }, .. }) if token == lease.token())
+/// Whether `token` is the one a lease carries (a lease this store did not issue never holds).
+fn token_of(lease: &Lease) -> Option<u64> {
+    lease.token().parse().ok()
+}
+
+impl Inner {
+    fn sweep_if_due(&mut self, now: Instant) {
+        self.claims += 1;
+        if self.claims >= self.sweep_after.max(SWEEP_EVERY) {
+            self.records.retain(|_, record| !record.expired(now));
+            self.claims = 0;
+            self.sweep_after = self.records.len();
+        }
+    }
+
+    /// The record `lease` holds, if it still holds it.
+    fn held(&mut self, lease: &Lease) -> Option<&mut Record> {
+        fill_key(
+            &mut self.scratch,
+            lease.namespace(),
+            lease.event_id(),
+            lease.handler(),
+        );
+        let token = token_of(lease)?;
+        self.records
+            .get_mut(self.scratch.as_str())
+            .filter(|record| matches!(record.state, RecordState::InProgress { token: held, .. } if held == token))
+    }
+
+    /// `IdempotencyStore::claim` under the lock.
+    fn claim(&mut self, key: &ClaimKey<'_>, lease: Duration, now: Instant) -> Claim {
+        fill_key(&mut self.scratch, key.namespace, key.event_id, key.handler);
+        let mut attempts = 1;
+        let record = self.records.get_mut(self.scratch.as_str());
+        if let Some(record) = &record {
+            if let RecordState::InProgress { attempts: n, .. }
+            | RecordState::Released { attempts: n, .. } = record.state
+            {
+                attempts = n.saturating_add(1);
+            }
+            if standing(record, now) {
+                if record.event_type != key.event_type {
+                    return Claim::Conflict {
+                        recorded_type: record.event_type.clone(),
+                    };
+                }
+                match &record.state {
+                    RecordState::Completed { .. } => return Claim::Completed,
+                    RecordState::InProgress { expires, .. } if *expires > now => {
+                        return Claim::InProgress {
+                            retry_after: *expires - now,
+                        };
+                    }
+                    RecordState::InProgress { .. } | RecordState::Released { .. } => {}
+                }
+            }
+        }
+        self.last_token += 1;
+        let token = self.last_token;
+        let state = RecordState::InProgress {
+            token,
+            expires: now + lease,
+            attempts,
+        };
+        match record {
+            Some(record) => {
+                record.event_type.clear();
+                record.event_type.push_str(key.event_type);
+                record.state = state;
+            }
+            None => {
+                self.records.insert(
+                    self.scratch.as_str().into(),
+                    Record {
+                        event_type: key.event_type.to_owned(),
+                        state,
+                    },
+                );
+            }
+        }
+        Claim::Acquired(Lease::new(key, token.to_string()).with_attempt(attempts))
+    }
+
+    /// Records `key`'s event type under [`EVENT_TYPE_RECORD`] unless it stands already; the
+    /// conflict if it stands with another type.
+    fn record_type(
+        &mut self,
+        key: &ClaimKey<'_>,
+        retention: Duration,
+        now: Instant,
+    ) -> Option<Claim> {
+        fill_key(
+            &mut self.scratch,
+            key.namespace,
+            key.event_id,
+            EVENT_TYPE_RECORD,
+        );
+        let completed = RecordState::Completed {
+            expires: now + retention,
+        };
+        match self.records.get_mut(self.scratch.as_str()) {
+            Some(record) if standing(record, now) => {
+                if record.event_type != key.event_type {
+                    return Some(Claim::Conflict {
+                        recorded_type: record.event_type.clone(),
+                    });
+                }
+            }
+            Some(record) => {
+                record.event_type.clear();
+                record.event_type.push_str(key.event_type);
+                record.state = completed;
+            }
+            None => {
+                self.records.insert(
+                    self.scratch.as_str().into(),
+                    Record {
+                        event_type: key.event_type.to_owned(),
+                        state: completed,
+                    },
+                );
+            }
+        }
+        None
+    }
+}
+
+/// Whether a record counts: not released, and not completed past its retention (an expired
+/// lease still counts, for its event type and attempt number).
+fn standing(record: &Record, now: Instant) -> bool {
+    match record.state {
+        RecordState::Released { .. } => false,
+        RecordState::Completed { expires } => expires > now,
+        RecordState::InProgress { .. } => true,
+    }
 }
 
 impl IdempotencyStore for MemoryStore {
@@ -127,96 +265,44 @@ impl IdempotencyStore for MemoryStore {
         key.validate()?;
         let now = Instant::now();
         let mut inner = self.lock();
-        inner.claims += 1;
-        if inner.claims >= inner.sweep_after.max(SWEEP_EVERY) {
-            inner.records.retain(|_, record| !record.expired(now));
-            inner.claims = 0;
-            inner.sweep_after = inner.records.len();
+        inner.sweep_if_due(now);
+        Ok(inner.claim(key, lease, now))
+    }
+
+    /// Both steps under one lock.
+    async fn claim_first(
+        &self,
+        key: &ClaimKey<'_>,
+        lease: Duration,
+        retention: Duration,
+    ) -> Result<Claim, StoreError> {
+        key.validate()?;
+        let now = Instant::now();
+        let mut inner = self.lock();
+        inner.sweep_if_due(now);
+        if let Some(conflict) = inner.record_type(key, retention, now) {
+            return Ok(conflict);
         }
-        let map_key = key_of(key.namespace, key.event_id, key.handler);
-        // One lookup (one hash of the key) whether the claim is granted or not.
-        let mut attempts = 1;
-        let slot = match inner.records.entry(map_key) {
-            Entry::Occupied(entry) => {
-                let record = entry.get();
-                let completed_and_expired =
-                    matches!(record.state, RecordState::Completed { .. }) && record.expired(now);
-                if let RecordState::InProgress { attempts: n, .. }
-                | RecordState::Released { attempts: n, .. } = record.state
-                {
-                    attempts = n.saturating_add(1);
-                }
-                let released = matches!(record.state, RecordState::Released { .. });
-                if !completed_and_expired && !released {
-                    if record.event_type != key.event_type {
-                        return Ok(Claim::Conflict {
-                            recorded_type: record.event_type.clone(),
-                        });
-                    }
-                    match &record.state {
-                        RecordState::Completed { .. } => return Ok(Claim::Completed),
-                        RecordState::InProgress { expires, .. } if *expires > now => {
-                            return Ok(Claim::InProgress {
-                                retry_after: *expires - now,
-                            });
-                        }
-                        RecordState::InProgress { .. } | RecordState::Released { .. } => {}
-                    }
-                }
-                Entry::Occupied(entry)
-            }
-            vacant @ Entry::Vacant(_) => vacant,
-        };
-        let token = Lease::new_token();
-        let record = Record {
-            event_type: key.event_type.to_owned(),
-            state: RecordState::InProgress {
-                token: token.clone(),
-                expires: now + lease,
-                attempts,
-            },
-        };
-        match slot {
-            Entry::Occupied(mut entry) => {
-                entry.insert(record);
-            }
-            Entry::Vacant(entry) => {
-                entry.insert(record);
-            }
-        }
-        Ok(Claim::Acquired(
-            Lease::new(key, token).with_attempt(attempts),
-        ))
+        Ok(inner.claim(key, lease, now))
     }
 
     async fn complete(&self, lease: &Lease, retention: Duration) -> Result<(), StoreError> {
         let mut inner = self.lock();
-        let map_key = key_of(lease.namespace(), lease.event_id(), lease.handler());
-        match inner.records.get_mut(&map_key) {
-            Some(record) if holds(Some(record), lease) => {
-                record.state = RecordState::Completed {
-                    expires: Instant::now() + retention,
-                };
-                Ok(())
-            }
-            _ => Err(StoreError::LeaseLost),
-        }
+        let record = inner.held(lease).ok_or(StoreError::LeaseLost)?;
+        record.state = RecordState::Completed {
+            expires: Instant::now() + retention,
+        };
+        Ok(())
     }
 
     async fn release(&self, lease: &Lease) -> Result<(), StoreError> {
         let mut inner = self.lock();
-        let map_key = key_of(lease.namespace(), lease.event_id(), lease.handler());
-        if let Some(record) = inner.records.get_mut(&map_key) {
-            if let RecordState::InProgress {
-                token, attempts, ..
-            } = &record.state
-            {
-                if token == lease.token() {
-                    record.state = RecordState::Released {
-                        expires: Instant::now(),
-                        attempts: *attempts,
-                    };
-                }
+        if let Some(record) = inner.held(lease) {
+            if let RecordState::InProgress { attempts, .. } = record.state {
+                record.state = RecordState::Released {
+                    expires: Instant::now(),
+                    attempts,
+                };
             }
         }
         Ok(())
@@ -224,12 +310,8 @@ impl IdempotencyStore for MemoryStore {
 
     async fn extend(&self, lease: &Lease, by: Duration) -> Result<(), StoreError> {
         let mut inner = self.lock();
-        let map_key = key_of(lease.namespace(), lease.event_id(), lease.handler());
-        match inner.records.get_mut(&map_key) {
-            Some(Record {
-                state: RecordState::InProgress { token, expires, .. },
-                ..
-            }) if token == lease.token() => {
+        match inner.held(lease).map(|record| &mut record.state) {
+            Some(RecordState::InProgress { expires, .. }) => {
                 *expires = Instant::now() + by;
                 Ok(())
             }

@@ -24,6 +24,10 @@
 //! `INSERT .. ON CONFLICT`, a `SET NX`, a script), never a read followed by a write. Run the
 //! conformance suite (`webhook_core::test_util::conformance`, feature `test-util`) in your tests.
 //!
+//! [`claim_first`](IdempotencyStore::claim_first), which also records each event's type, works
+//! unchanged on top of `claim` and `complete`; override it when the store can do both in one
+//! atomic step (the memory store does), to save round trips on every delivery.
+//!
 //! Counting attempts is optional. A store that counts keeps a counter in each record: 1 when
 //! the record is created (or replaces a completed record past its retention), plus 1 each time
 //! a claim takes over an expired lease or a released claim; it returns the count in the same
@@ -74,6 +78,10 @@ pub struct ClaimKey<'a> {
     pub event_type: &'a str,
 }
 
+/// The pseudo-handler under which every event's type is recorded (see
+/// [`IdempotencyStore::claim_first`]). Not a valid Rust path, so it never names a real handler.
+pub const EVENT_TYPE_RECORD: &str = "#event-type";
+
 /// The longest handler path a store accepts, in bytes.
 pub const MAX_HANDLER_LEN: usize = 1024;
 
@@ -96,7 +104,12 @@ impl ClaimKey<'_> {
                 && part.bytes().all(|b| (0x20..0x7f).contains(&b))
         }
         fn no_control(part: &str, max: usize) -> bool {
-            !part.is_empty() && part.len() <= max && !part.chars().any(char::is_control)
+            // Types and handler paths are nearly always printable ASCII, which a byte scan
+            // settles; only other text needs decoding (C1 controls are two-byte characters).
+            !part.is_empty()
+                && part.len() <= max
+                && (part.bytes().all(|b| (0x20..0x7f).contains(&b))
+                    || !part.chars().any(char::is_control))
         }
         if !crate::envelope::valid_id(self.event_id) {
             return Err(StoreError::InvalidKey(
@@ -134,10 +147,11 @@ pub(crate) fn store_millis(duration: Duration) -> i64 {
 /// A held claim. Only the holder of the current token may complete, extend or release it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Lease {
-    namespace: String,
-    event_id: String,
-    handler: String,
-    token: String,
+    /// The namespace, event id, handler and token one after the other: one allocation per
+    /// claim instead of four.
+    parts: Box<str>,
+    /// Where the namespace, the event id and the handler end in `parts`.
+    ends: [usize; 3],
     attempt: u32,
 }
 
@@ -145,9 +159,9 @@ impl fmt::Debug for Lease {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Not the token: whoever reads it from a log could complete or release the claim.
         f.debug_struct("Lease")
-            .field("namespace", &self.namespace)
-            .field("event_id", &self.event_id)
-            .field("handler", &self.handler)
+            .field("namespace", &self.namespace())
+            .field("event_id", &self.event_id())
+            .field("handler", &self.handler())
             .field("attempt", &self.attempt)
             .finish_non_exhaustive()
     }
@@ -158,12 +172,23 @@ impl Lease {
     /// holder out once the lease is taken over). Its [attempt](Self::attempt) is 1; a store that
     /// counts attempts sets the count with [`with_attempt`](Self::with_attempt).
     #[must_use]
-    pub fn new(key: &ClaimKey<'_>, token: impl Into<String>) -> Self {
+    pub fn new(key: &ClaimKey<'_>, token: impl AsRef<str>) -> Self {
+        let token = token.as_ref();
+        let mut parts = String::with_capacity(
+            key.namespace.len() + key.event_id.len() + key.handler.len() + token.len(),
+        );
+        let mut ends = [0; 3];
+        for (end, part) in ends
+            .iter_mut()
+            .zip([key.namespace, key.event_id, key.handler])
+        {
+            parts.push_str(part);
+            *end = parts.len();
+        }
+        parts.push_str(token);
         Self {
-            namespace: key.namespace.to_owned(),
-            event_id: key.event_id.to_owned(),
-            handler: key.handler.to_owned(),
-            token: token.into(),
+            parts: parts.into_boxed_str(),
+            ends,
             attempt: 1,
         }
     }
@@ -198,25 +223,25 @@ impl Lease {
     /// The namespace.
     #[must_use]
     pub fn namespace(&self) -> &str {
-        &self.namespace
+        &self.parts[..self.ends[0]]
     }
 
     /// The event id.
     #[must_use]
     pub fn event_id(&self) -> &str {
-        &self.event_id
+        &self.parts[self.ends[0]..self.ends[1]]
     }
 
     /// The handler's path.
     #[must_use]
     pub fn handler(&self) -> &str {
-        &self.handler
+        &self.parts[self.ends[1]..self.ends[2]]
     }
 
     /// The fencing token.
     #[must_use]
     pub fn token(&self) -> &str {
-        &self.token
+        &self.parts[self.ends[2]..]
     }
 }
 
@@ -280,6 +305,52 @@ pub trait IdempotencyStore: Send + Sync + 'static {
         key: &ClaimKey<'_>,
         lease: Duration,
     ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
+
+    /// Claim `key` for the first handler of a delivery and, in the same step, record the
+    /// event's type.
+    ///
+    /// Each event's type is recorded once per (namespace, event id), under the pseudo-handler
+    /// [`EVENT_TYPE_RECORD`], so that an id delivered again with another type is a
+    /// [`Claim::Conflict`] even when the new type's handlers never saw the id. The receiver
+    /// calls this for the first matching handler of every delivery and [`claim`](Self::claim)
+    /// for the others.
+    ///
+    /// The type record recorded with another type (in any state but released, or completed
+    /// past its retention): [`Claim::Conflict`], and `key` is left alone. Otherwise the type
+    /// record is created completed, kept for `retention`, unless it stands already, and `key`
+    /// is claimed as [`claim`](Self::claim) does.
+    ///
+    /// The default runs the two steps one after the other: claim and complete the type record,
+    /// then claim `key`. A crash between them leaves the type recorded and `key` unclaimed,
+    /// which the next delivery handles like any other state. A store that can do both in one
+    /// atomic operation (one lock, one statement, one script) should override it: it saves
+    /// two round trips for every new event and one for every duplicate.
+    fn claim_first(
+        &self,
+        key: &ClaimKey<'_>,
+        lease: Duration,
+        retention: Duration,
+    ) -> impl Future<Output = Result<Claim, StoreError>> + Send {
+        async move {
+            let record = ClaimKey {
+                handler: EVENT_TYPE_RECORD,
+                ..*key
+            };
+            match self.claim(&record, lease).await? {
+                Claim::Acquired(held) => match self.complete(&held, retention).await {
+                    // `LeaseLost`: a concurrent delivery recorded it meanwhile, and with this
+                    // type, or its own claim would have been a conflict.
+                    Ok(()) | Err(StoreError::LeaseLost) => {}
+                    Err(error) => return Err(error),
+                },
+                // A standing record of another type is reported as a conflict in every
+                // state, so a live or completed one here carries this event's type.
+                Claim::InProgress { .. } | Claim::Completed => {}
+                conflict @ Claim::Conflict { .. } => return Ok(conflict),
+            }
+            self.claim(key, lease).await
+        }
+    }
 
     /// Mark the claim completed and keep the record for `retention`.
     ///
@@ -363,6 +434,12 @@ pub(crate) trait DynStore: Send + Sync {
         key: &'a ClaimKey<'a>,
         lease: Duration,
     ) -> BoxFuture<'a, Result<Claim, StoreError>>;
+    fn claim_first<'a>(
+        &'a self,
+        key: &'a ClaimKey<'a>,
+        lease: Duration,
+        retention: Duration,
+    ) -> BoxFuture<'a, Result<Claim, StoreError>>;
     fn complete<'a>(
         &'a self,
         lease: &'a Lease,
@@ -384,6 +461,15 @@ impl<S: IdempotencyStore> DynStore for S {
         lease: Duration,
     ) -> BoxFuture<'a, Result<Claim, StoreError>> {
         Box::pin(IdempotencyStore::claim(self, key, lease))
+    }
+
+    fn claim_first<'a>(
+        &'a self,
+        key: &'a ClaimKey<'a>,
+        lease: Duration,
+        retention: Duration,
+    ) -> BoxFuture<'a, Result<Claim, StoreError>> {
+        Box::pin(IdempotencyStore::claim_first(self, key, lease, retention))
     }
 
     fn complete<'a>(

@@ -138,9 +138,27 @@ pub(crate) fn parse_timestamped<'a>(
 /// Senders write lowercase, and the official verifiers (stripe-node, octokit) compare the hex
 /// text, so `ABC` does not match `abc` for them either; being as strict keeps every change to a
 /// signature's text a different signature.
+///
+/// Checks and decodes in one pass (the `hex` crate would need a second pass for the case
+/// check); on `false`, `out` holds garbage.
 pub(crate) fn decode_lower_hex(text: &[u8], out: &mut [u8]) -> bool {
-    text.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-        && hex::decode_to_slice(text, out).is_ok()
+    fn nibble(digit: u8) -> Option<u8> {
+        match digit {
+            b'0'..=b'9' => Some(digit - b'0'),
+            b'a'..=b'f' => Some(digit - b'a' + 10),
+            _ => None,
+        }
+    }
+    text.len() == 2 * out.len()
+        && text.chunks_exact(2).zip(out).all(|(pair, byte)| {
+            match (nibble(pair[0]), nibble(pair[1])) {
+                (Some(high), Some(low)) => {
+                    *byte = high << 4 | low;
+                    true
+                }
+                _ => false,
+            }
+        })
 }
 
 /// The value of header `name`, which the scheme needs.
@@ -167,6 +185,32 @@ pub(crate) fn parse_unix_seconds(text: &[u8]) -> Result<i64, VerifyError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn lower_hex_round_trips_and_other_text_is_refused(
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..40),
+            flip in proptest::num::usize::ANY,
+        ) {
+            let text = hex::encode(&bytes);
+            let mut out = vec![0; bytes.len()];
+            proptest::prop_assert!(decode_lower_hex(text.as_bytes(), &mut out));
+            proptest::prop_assert_eq!(&out, &bytes);
+            // Any one character changed to something that is not a lowercase hex digit.
+            if !text.is_empty() {
+                let mut bad = text.clone().into_bytes();
+                let at = flip % bad.len();
+                for replacement in [b'A', b'F', b'g', b'G', b' ', b'x', 0xff] {
+                    bad[at] = replacement;
+                    proptest::prop_assert!(!decode_lower_hex(&bad, &mut out));
+                }
+            }
+            // Wrong lengths.
+            let (odd, long) = (format!("{text}0"), format!("{text}00"));
+            proptest::prop_assert!(!decode_lower_hex(odd.as_bytes(), &mut out));
+            proptest::prop_assert!(!decode_lower_hex(long.as_bytes(), &mut out));
+        }
+    }
 
     const H: &str = "X-Test";
 

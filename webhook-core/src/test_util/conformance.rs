@@ -31,6 +31,7 @@
 //! | I12 | keys are compared byte for byte (`evt_ABC` ≠ `evt_abc`, trailing and leading spaces, SQL/LIKE/separator characters); a 255-byte id works, a 256-byte or empty id is `InvalidKey` |
 //! | I13 | `retry_after` agrees with the store's clock (a store mixing clocks or time zones fails I02/I04) |
 //! | extend | `extend` by the holder keeps the lease live past its original expiry; by anyone else it is `LeaseLost` |
+//! | first | [`claim_first`](IdempotencyStore::claim_first) records the event's type once per event id: a first claim of another handler under another type is a `Conflict` naming the recorded type and leaves that handler's key absent; under the same type it is claimed as by `claim` (`Acquired`, `InProgress`, `Completed`); concurrent first claims of one new event under different types for different handlers record exactly one type (every `Acquired` lease carries it, every other answer is a `Conflict` naming it); past its retention the type record no longer binds |
 //! | attempts | [`Lease::attempt`] counts the claims of a key: 1 at first, +1 after a release and after a takeover of an expired lease (also when claims race for it: one winner, the others `InProgress`), 1 again once a completion outlived its retention (and, when `purge_expired` deletes, once a released claim was purged); a released claim is absent (acquired at once, under any event type) and its lease can no longer complete, extend or release |
 //!
 //! Not checked, because they depend on the deployment: outages (I10: point the store at a
@@ -198,6 +199,7 @@ impl Conformance {
             races,
             spaces,
             bytes,
+            first,
         ) = tokio::join!(
             suite.lifecycle(),
             suite.lease_expiry(),
@@ -209,6 +211,7 @@ impl Conformance {
             suite.concurrent_claims(),
             suite.namespaces(),
             suite.key_bytes(),
+            suite.first(),
         );
         lifecycle?;
         expiry?;
@@ -220,6 +223,7 @@ impl Conformance {
         races?;
         spaces?;
         bytes?;
+        first?;
         // Alone: a purge by another check could delete a released claim it counts on.
         suite.attempts().await
     }
@@ -708,6 +712,185 @@ impl<S: IdempotencyStore> Suite<S> {
         Ok(())
     }
 
+    async fn claim_first_on(
+        &self,
+        second: bool,
+        key: &Key,
+        lease: Duration,
+        retention: Duration,
+    ) -> Result<Claim, Failure> {
+        store_result(
+            "first",
+            "claim_first",
+            key,
+            self.store(second)
+                .claim_first(&key.claim_key(), lease, retention)
+                .await,
+        )
+    }
+
+    async fn expect_first(&self, second: bool, key: &Key, expected: &Claim) -> Result<(), Failure> {
+        let got = self.claim_first_on(second, key, LONG, LONG).await?;
+        ensure!(
+            "first",
+            &got == expected,
+            "claim_first on {key} ({:?}): expected {expected:?}, got {got:?}",
+            key.event_type
+        );
+        Ok(())
+    }
+
+    /// `first`: the event's type record, written by `claim_first`.
+    async fn first(&self) -> Result<(), Failure> {
+        let check = "first";
+        let key = self.key("first");
+        let second_handler = Key {
+            handler: "conformance::second".to_owned(),
+            ..key.clone()
+        };
+        let other_type = second_handler.with_type("payment_intent.payment_failed");
+        let conflict = Claim::Conflict {
+            recorded_type: key.event_type.clone(),
+        };
+
+        let held = match self.claim_first_on(false, &key, LONG, LONG).await? {
+            Claim::Acquired(held) => held,
+            other => {
+                return Err(Failure::new(
+                    check,
+                    format!("claim_first on a new event {key}: expected Acquired, got {other:?}"),
+                ))
+            }
+        };
+        ensure!(
+            check,
+            held.handler() == key.handler && held.event_id() == key.event_id,
+            "claim_first's lease names {:?}/{:?}, not {key}",
+            held.event_id(),
+            held.handler()
+        );
+        // Another handler, under another type: refused by the type record alone, and its own
+        // key is left untouched.
+        self.expect_first(true, &other_type, &conflict).await?;
+        let untouched = self.acquire(check, false, &second_handler, LONG).await?;
+        ok(check, "release", self.a.release(&untouched).await)?;
+        // Under the same type, a first claim is a claim.
+        match self.claim_first_on(true, &key, LONG, LONG).await? {
+            Claim::InProgress { .. } => {}
+            other => return Err(Failure::new(
+                check,
+                format!(
+                    "claim_first on {key} held by a live lease: expected InProgress, got {other:?}"
+                ),
+            )),
+        }
+        ok(check, "complete", self.b.complete(&held, LONG).await)?;
+        self.expect_first(false, &key, &Claim::Completed).await?;
+        let second = match self.claim_first_on(true, &second_handler, LONG, LONG).await? {
+            Claim::Acquired(held) => held,
+            other => {
+                return Err(Failure::new(
+                    check,
+                    format!("claim_first of a second handler under the recorded type {second_handler}: expected Acquired, got {other:?}"),
+                ))
+            }
+        };
+        ok(check, "complete", self.a.complete(&second, LONG).await)?;
+
+        // Racing first claims of one new event, each for its own handler, half of them under
+        // another type: one type wins.
+        for _ in 0..self.options.rounds {
+            let event = self.key("first-race");
+            let tasks = self.options.concurrency;
+            let barrier = Arc::new(Barrier::new(tasks));
+            let mut handles = Vec::with_capacity(tasks);
+            for task in 0..tasks {
+                let store = Arc::clone(if task % 2 == 0 { &self.a } else { &self.b });
+                let barrier = Arc::clone(&barrier);
+                let key = Key {
+                    handler: format!("conformance::handler_{task}"),
+                    event_type: if task % 3 == 0 {
+                        "charge.refunded".to_owned()
+                    } else {
+                        event.event_type.clone()
+                    },
+                    ..event.clone()
+                };
+                handles.push(tokio::spawn(async move {
+                    barrier.wait().await;
+                    let claim = store.claim_first(&key.claim_key(), LONG, LONG).await;
+                    (key.event_type, claim)
+                }));
+            }
+            let mut recorded: Option<String> = None;
+            let mut outcomes = Vec::with_capacity(tasks);
+            for handle in handles {
+                let (event_type, claim) = handle.await.map_err(|error| {
+                    Failure::new(check, format!("a claim_first task failed: {error}"))
+                })?;
+                let claim = store_result(check, "concurrent claim_first", &event, claim)?;
+                let winner = match &claim {
+                    Claim::Acquired(_) => event_type.clone(),
+                    Claim::Conflict { recorded_type } => recorded_type.clone(),
+                    _ => String::new(),
+                };
+                ensure!(
+                    check,
+                    !winner.is_empty(),
+                    "a first claim of a new handler answered {claim:?}"
+                );
+                ensure!(
+                    check,
+                    recorded.get_or_insert_with(|| winner.clone()) == &winner,
+                    "concurrent first claims of one event recorded two types: {:?} and {winner:?} ({outcomes:?})",
+                    recorded
+                );
+                outcomes.push((event_type, claim));
+            }
+            let recorded = recorded.unwrap_or_default();
+            ensure!(
+                check,
+                outcomes.iter().all(|(event_type, claim)| match claim {
+                    Claim::Acquired(_) => *event_type == recorded,
+                    _ => *event_type != recorded,
+                }),
+                "concurrent first claims under {recorded:?}: {outcomes:?}"
+            );
+        }
+
+        // Past its retention the type record no longer binds: another type may use the id.
+        let short_lived = self.key("first-retention");
+        let held = match self
+            .claim_first_on(false, &short_lived, LONG, self.options.short)
+            .await?
+        {
+            Claim::Acquired(held) => held,
+            other => return Err(Failure::new(
+                check,
+                format!(
+                    "claim_first on a new event {short_lived}: expected Acquired, got {other:?}"
+                ),
+            )),
+        };
+        ok(
+            check,
+            "complete with a short retention",
+            self.a.complete(&held, self.options.short).await,
+        )?;
+        self.expire().await;
+        let reused = Key {
+            handler: "conformance::second".to_owned(),
+            ..short_lived.with_type("charge.refunded")
+        };
+        match self.claim_first_on(true, &reused, LONG, LONG).await? {
+            Claim::Acquired(held) => ok(check, "release", self.b.release(&held).await),
+            other => Err(Failure::new(
+                check,
+                format!("claim_first under another type after the type record's retention {reused}: expected Acquired, got {other:?}"),
+            )),
+        }
+    }
+
     /// `attempts`: the count carried by [`Lease::attempt`].
     async fn attempts(&self) -> Result<(), Failure> {
         let key = self.key("attempts");
@@ -1070,6 +1253,42 @@ mod tests {
         async fn purge_expired(&self) -> Result<u64, StoreError> {
             self.0.purge_expired().await
         }
+    }
+
+    /// A store whose first claim does not record the event's type.
+    #[derive(Default)]
+    struct Typeless(MemoryStore);
+
+    impl IdempotencyStore for Typeless {
+        async fn claim(&self, key: &ClaimKey<'_>, lease: Duration) -> Result<Claim, StoreError> {
+            self.0.claim(key, lease).await
+        }
+        async fn claim_first(
+            &self,
+            key: &ClaimKey<'_>,
+            lease: Duration,
+            _retention: Duration,
+        ) -> Result<Claim, StoreError> {
+            self.0.claim(key, lease).await
+        }
+        async fn complete(&self, lease: &Lease, retention: Duration) -> Result<(), StoreError> {
+            self.0.complete(lease, retention).await
+        }
+        async fn release(&self, lease: &Lease) -> Result<(), StoreError> {
+            self.0.release(lease).await
+        }
+        async fn extend(&self, lease: &Lease, by: Duration) -> Result<(), StoreError> {
+            self.0.extend(lease, by).await
+        }
+        async fn purge_expired(&self) -> Result<u64, StoreError> {
+            self.0.purge_expired().await
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_store_that_does_not_record_types_fails() {
+        let failure = run(Arc::new(Typeless::default())).await.unwrap_err();
+        assert_eq!(failure.check, "first", "{failure}");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -64,7 +64,7 @@ use http::{Method, Request};
 
 use crate::envelope::Envelope;
 use crate::signature::{PaymentKit, Scheme, SignError, Signer, Unsigned, Verified, Verifier};
-use crate::{EnvelopeError, MemoryStore, Receipt, ReceiveError, Receiver, ReceiverBuilder};
+use crate::{MemoryStore, Receipt, ReceiveError, Receiver, ReceiverBuilder};
 
 pub use counting::CountingStore;
 
@@ -106,10 +106,7 @@ pub async fn dispatch(
 ) -> Result<Receipt, ReceiveError> {
     let body = body.into();
     // The same checks `Receiver::receive` makes once the signature is verified.
-    let envelope = std::str::from_utf8(&body)
-        .map_err(|_| EnvelopeError::Json("body is not UTF-8".to_owned()))
-        .and_then(|_| Envelope::parse(body.clone(), &Verified::default()))
-        .map_err(ReceiveError::Malformed)?;
+    let envelope = Envelope::parse(body, &Verified::default()).map_err(ReceiveError::Malformed)?;
     receiver.dispatch(Arc::new(envelope)).await
 }
 
