@@ -289,9 +289,9 @@ impl RedisStore {
     /// tooling (inspecting or deleting a record by hand).
     #[must_use]
     pub fn record_key(&self, namespace: &str, event_id: &str, handler: &str) -> String {
-        // Every operation builds one: a single allocation of the exact length, where `format!`
-        // grew the string several times and took a few thousand instructions through the
-        // formatting machinery (a sixth of the client's work per claim + complete).
+        // Every operation builds one, so a single allocation of the exact length: `format!`
+        // grew the string several times and went through the formatting machinery, ~6.5k
+        // instructions per key against ~0.35k (callgrind).
         let prefix = &self.inner.prefix;
         let parts = [namespace, event_id, handler];
         let mut key = String::with_capacity(
