@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use webhook_benches::redis_direct::RedisDirect;
 use webhook_core::{Claim, ClaimKey, IdempotencyStore, Lease, PostgresStore, RedisStore};
 
 const LEASE: Duration = Duration::from_secs(60);
@@ -103,11 +104,6 @@ mod postgres_direct {
             .replace("{table}", TABLE)
     }
 }
-
-/// `RedisStore`'s claim and completion scripts: the store includes the same files, so both
-/// cases always run the same Lua.
-const REDIS_CLAIM: &str = include_str!("../../webhook-core/src/idempotency/redis/claim.lua");
-const REDIS_COMPLETE: &str = include_str!("../../webhook-core/src/idempotency/redis/complete.lua");
 
 fn bench_postgres(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
     let url = std::env::var("WEBHOOK_BENCH_POSTGRES_URL")
@@ -202,12 +198,10 @@ fn bench_redis(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
         .block_on(RedisStore::builder().prefix(prefix).connect(&url))
         .expect("Redis reachable (set WEBHOOK_BENCH_REDIS_URL)");
     let store = Arc::new(store);
-    let client = redis::Client::open(url.as_str()).expect("redis url");
-    let connection = rt
-        .block_on(redis::aio::ConnectionManager::new(client))
+    let direct = rt
+        .block_on(RedisDirect::connect(&url))
         .expect("redis connection");
-    let claim = Arc::new(redis::Script::new(REDIS_CLAIM));
-    let script = Arc::new(redis::Script::new(REDIS_COMPLETE));
+    let direct = Arc::new(direct);
 
     let mut group = c.benchmark_group("stores/redis");
     group.throughput(Throughput::Elements(1));
@@ -223,50 +217,27 @@ fn bench_redis(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
                 }))
             });
         });
-        let (connection, claim, script, s) = (
-            connection.clone(),
-            Arc::clone(&claim),
-            Arc::clone(&script),
-            Arc::clone(&store),
-        );
+        let (d, s) = (Arc::clone(&direct), Arc::clone(&store));
         group.bench_function(BenchmarkId::new("direct", tasks), |b| {
             b.iter_custom(|iters| {
-                let (connection, claim, script, s) = (
-                    connection.clone(),
-                    Arc::clone(&claim),
-                    Arc::clone(&script),
-                    Arc::clone(&s),
-                );
+                let (d, s) = (Arc::clone(&d), Arc::clone(&s));
                 rt.block_on(run(iters, tasks, move || {
-                    let (mut connection, claim, script, s) = (
-                        connection.clone(),
-                        Arc::clone(&claim),
-                        Arc::clone(&script),
-                        Arc::clone(&s),
-                    );
+                    let (d, s) = (Arc::clone(&d), Arc::clone(&s));
                     async move {
                         let id = next_id();
-                        // The store's key layout, so both write the same keys and values.
+                        // The store's key layout and token, so both write the same keys and
+                        // values.
                         let key = s.record_key(NAMESPACE, &id, HANDLER);
                         let token = Lease::new_token();
-                        let (answer, attempt, _): (i64, i64, String) = claim
-                            .key(&key)
-                            .arg(&token)
-                            .arg(EVENT_TYPE)
-                            .arg(millis(LEASE))
-                            .arg(millis(KEEP_RELEASED))
-                            .invoke_async(&mut connection)
-                            .await
-                            .expect("claim");
-                        assert_eq!((answer, attempt), (1, 1), "a new key is always acquired");
-                        let acted: i64 = script
-                            .key(&key)
-                            .arg(&token)
-                            .arg(millis(RETENTION))
-                            .invoke_async(&mut connection)
-                            .await
-                            .expect("complete");
-                        assert_eq!(acted, 1);
+                        d.claim_and_complete(
+                            &key,
+                            &token,
+                            EVENT_TYPE,
+                            LEASE,
+                            KEEP_RELEASED,
+                            RETENTION,
+                        )
+                        .await;
                     }
                 }))
             });

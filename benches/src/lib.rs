@@ -17,6 +17,9 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use sha2::Sha256;
 
+#[cfg(feature = "server-benches")]
+pub mod redis_direct;
+
 /// The signing secret every benchmark uses.
 pub const SECRET: &str = "whsec_bench_5f0c2d7e9a8b4c1d";
 /// A Standard Webhooks secret (`whsec_` + base64 of 32 bytes).

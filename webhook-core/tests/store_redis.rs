@@ -5,10 +5,17 @@
 //! test uses a key prefix of its own, `wh_test:<random>`, and deletes its keys at the end.
 #![cfg(feature = "server-tests")]
 
+use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use redis::AsyncCommands;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 use webhook_core::test_util::conformance::Conformance;
 use webhook_core::{Claim, ClaimKey, IdempotencyStore, Lease, RedisStore, StoreError};
 
@@ -322,4 +329,146 @@ async fn a_closed_port_is_unavailable_within_the_timeout() {
         store.release(&lease).await,
         Err(StoreError::Unavailable(_))
     ));
+}
+
+/// A loopback proxy to the test server that forwards both ways until it is stalled, then holds
+/// everything it reads: a server that stopped answering while the store's connection stays
+/// open.
+struct StallingProxy {
+    addr: SocketAddr,
+    stalled: watch::Sender<bool>,
+    accept: JoinHandle<()>,
+}
+
+impl StallingProxy {
+    async fn start() -> Self {
+        let upstream = url();
+        let upstream = upstream
+            .strip_prefix("redis://")
+            .expect("a redis:// URL")
+            .trim_end_matches('/')
+            .to_owned();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stalled, _) = watch::channel(false);
+        let subscribe = stalled.clone();
+        let accept = tokio::spawn(async move {
+            while let Ok((inbound, _)) = listener.accept().await {
+                let outbound = TcpStream::connect(&upstream).await.unwrap();
+                let (from_client, to_client) = inbound.into_split();
+                let (from_server, to_server) = outbound.into_split();
+                tokio::spawn(pipe(from_client, to_server, subscribe.subscribe()));
+                tokio::spawn(pipe(from_server, to_client, subscribe.subscribe()));
+            }
+        });
+        Self {
+            addr,
+            stalled,
+            accept,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://{}", self.addr)
+    }
+
+    fn stall(&self, stalled: bool) {
+        self.stalled.send_replace(stalled);
+    }
+}
+
+impl Drop for StallingProxy {
+    fn drop(&mut self) {
+        self.accept.abort();
+    }
+}
+
+async fn pipe(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, mut stalled: watch::Receiver<bool>) {
+    let mut buffer = vec![0; 16 * 1024];
+    loop {
+        let read = match from.read(&mut buffer).await {
+            Ok(0) | Err(_) => return,
+            Ok(read) => read,
+        };
+        if stalled.wait_for(|stalled| !stalled).await.is_err()
+            || to.write_all(&buffer[..read]).await.is_err()
+        {
+            return;
+        }
+    }
+}
+
+/// Runs a store operation against a stalled server: it must fail with `Unavailable` no sooner
+/// than `timeout` after it started and soon after that (the slack is for a loaded machine).
+async fn fails_in_time<T: std::fmt::Debug>(
+    what: &str,
+    timeout: Duration,
+    op: impl Future<Output = Result<T, StoreError>>,
+) {
+    let started = Instant::now();
+    // Never hang the test run, whatever the store does.
+    let result = tokio::time::timeout(timeout * 10, op).await;
+    let elapsed = started.elapsed();
+    assert!(
+        matches!(result, Ok(Err(StoreError::Unavailable(_)))),
+        "{what}: got {result:?} after {elapsed:?}"
+    );
+    assert!(
+        elapsed >= timeout && elapsed < timeout + Duration::from_millis(500),
+        "{what}: failed after {elapsed:?}, the store's timeout is {timeout:?}"
+    );
+}
+
+/// I10 with the connection open: while the server does not answer, every operation fails with
+/// `Unavailable` once the store's timeout has passed since it started (the whole operation:
+/// connecting, the command, `claim`'s second try), and the store works again once the server
+/// answers, on the same connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_server_is_unavailable_within_the_timeout() {
+    let prefix = Prefix::new().await;
+    let proxy = StallingProxy::start().await;
+    let timeout = Duration::from_millis(700);
+    let store = RedisStore::builder()
+        .prefix(&prefix.name)
+        .timeout(timeout)
+        .connect(&proxy.url())
+        .await
+        .unwrap();
+    let Ok(Claim::Acquired(lease)) = store.claim(&key("evt_stall_1"), LEASE).await else {
+        panic!("a new key is acquired");
+    };
+
+    proxy.stall(true);
+    fails_in_time("claim", timeout, store.claim(&key("evt_stall_2"), LEASE)).await;
+    fails_in_time("complete", timeout, store.complete(&lease, LEASE)).await;
+    fails_in_time("extend", timeout, store.extend(&lease, LEASE)).await;
+    fails_in_time("release", timeout, store.release(&lease)).await;
+
+    proxy.stall(false);
+    let claim = store.claim(&key("evt_stall_3"), LEASE).await;
+    let Ok(Claim::Acquired(after)) = claim else {
+        panic!("a claim once the server answers again: {claim:?}");
+    };
+    let completed = store.complete(&after, LEASE).await;
+    prefix.drop().await;
+    completed.unwrap();
+}
+
+/// A server that does not answer from the start: the first operation, which opens the
+/// connection, fails within the store's timeout too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_stalled_from_the_start_is_unavailable_within_the_timeout() {
+    let prefix = Prefix::new().await;
+    let proxy = StallingProxy::start().await;
+    proxy.stall(true);
+    let timeout = Duration::from_millis(700);
+    let store = RedisStore::builder()
+        .prefix(&prefix.name)
+        .timeout(timeout)
+        .open(&proxy.url())
+        .unwrap();
+    fails_in_time("claim", timeout, store.claim(&key("evt_stalled"), LEASE)).await;
+    let lease = Lease::new(&key("evt_stalled"), "token");
+    fails_in_time("complete", timeout, store.complete(&lease, LEASE)).await;
+    prefix.drop().await;
 }
