@@ -178,6 +178,58 @@ async fn records_carry_their_lease_and_retention_as_expiry() {
     assert_eq!(completed, "c||payment_intent.succeeded");
 }
 
+/// A first claim leaves the event's type record completed and kept for the retention given,
+/// beside the held claim; a first claim under another type writes nothing.
+#[tokio::test]
+async fn a_first_claim_records_the_type_beside_the_claim() {
+    let mut prefix = Prefix::new().await;
+    let store = prefix.store().await;
+    let retention = Duration::from_secs(3600);
+    let record = store.record_key("redis-test", "evt_first", "tests::handler");
+    let typed = store.record_key("redis-test", "evt_first", webhook_core::EVENT_TYPE_RECORD);
+
+    let first = store
+        .claim_first(&key("evt_first"), LEASE, retention)
+        .await
+        .unwrap();
+    let typed_value: String = prefix.connection.get(&typed).await.unwrap();
+    let typed_ttl: i64 = prefix.connection.pttl(&typed).await.unwrap();
+    let claimed: String = prefix.connection.get(&record).await.unwrap();
+    let other_type = ClaimKey {
+        handler: "tests::other",
+        event_type: "charge.refunded",
+        ..key("evt_first")
+    };
+    let conflict = store
+        .claim_first(&other_type, LEASE, retention)
+        .await
+        .unwrap();
+    let other_record: Option<String> = prefix
+        .connection
+        .get(store.record_key("redis-test", "evt_first", "tests::other"))
+        .await
+        .unwrap();
+    prefix.drop().await;
+
+    assert!(matches!(first, Claim::Acquired(_)), "{first:?}");
+    assert_eq!(typed_value, "c||payment_intent.succeeded");
+    assert!(
+        typed_ttl > 3_590_000 && typed_ttl <= 3_600_000,
+        "type record TTL {typed_ttl} ms"
+    );
+    assert!(claimed.starts_with("l|"), "{claimed}");
+    assert_eq!(
+        conflict,
+        Claim::Conflict {
+            recorded_type: "payment_intent.succeeded".to_owned()
+        }
+    );
+    assert_eq!(
+        other_record, None,
+        "a refused first claim wrote its own record"
+    );
+}
+
 /// A released claim, or one whose holder crashed, is forgotten `keep_released` after it ended:
 /// the key expires and the next claim counts from 1 again.
 #[tokio::test]

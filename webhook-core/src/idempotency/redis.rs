@@ -10,7 +10,9 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, Script};
 use tokio::sync::OnceCell;
 
-use super::{store_millis, Claim, ClaimKey, IdempotencyStore, Lease, StoreError};
+use super::{
+    store_millis, Claim, ClaimKey, IdempotencyStore, Lease, StoreError, EVENT_TYPE_RECORD,
+};
 
 /// The default key prefix.
 const DEFAULT_PREFIX: &str = "webhook:idem";
@@ -35,6 +37,15 @@ const DEFAULT_KEEP_RELEASED: Duration = Duration::from_secs(3600);
 /// `{2, retry after ms, ''}` (in progress), `{3, 0, ''}` (completed), `{4, 0, recorded type}`
 /// (conflict) or `{0, 0, ''}` (a value this store did not write).
 const CLAIM_SCRIPT: &str = include_str!("redis/claim.lua");
+
+/// [`CLAIM_SCRIPT`] for the first handler of a delivery: first records event type `ARGV[2]`
+/// under the event's type record `KEYS[2]` (completed, kept `ARGV[5]` ms) unless a record
+/// stands there, replying a conflict if it stands with another type, then claims `KEYS[1]`.
+/// One script, so both steps are one atomic operation and one round trip.
+const CLAIM_FIRST_SCRIPT: &str = concat!(
+    include_str!("redis/type_record.lua"),
+    include_str!("redis/claim.lua")
+);
 
 /// Marks the record completed and gives it the retention `ARGV[2]` ms as its expiry, if
 /// `ARGV[1]` holds its live lease.
@@ -129,6 +140,7 @@ struct Inner {
     /// `keep_released` in milliseconds, as the scripts take it.
     keep_released_ms: i64,
     claim: Script,
+    claim_first: Script,
     complete: Script,
     release: Script,
     extend: Script,
@@ -247,6 +259,7 @@ impl RedisStoreBuilder {
                 timeout: self.timeout,
                 keep_released_ms: store_millis(self.keep_released).max(1),
                 claim: Script::new(CLAIM_SCRIPT),
+                claim_first: Script::new(CLAIM_FIRST_SCRIPT),
                 complete: Script::new(COMPLETE_SCRIPT),
                 release: Script::new(RELEASE_SCRIPT),
                 extend: Script::new(EXTEND_SCRIPT),
@@ -384,24 +397,36 @@ impl RedisStore {
         .await
     }
 
+    /// One try of a claim; with `type_retention`, of a first claim (`claim_first`), which
+    /// also records the event's type, kept that long.
     async fn claim_within(
         &self,
         key: &ClaimKey<'_>,
         lease: Duration,
         token: &str,
+        type_retention: Option<Duration>,
     ) -> Result<Claim, StoreError> {
         let mut connection = self.connection().await?;
         let redis_key = self.record_key(key.namespace, key.event_id, key.handler);
         // PX must be positive.
         let lease_ms = store_millis(lease).max(1);
-        let (answer, number, recorded_type): (i64, i64, String) = self
-            .inner
-            .claim
-            .key(redis_key)
+        let mut invocation = match type_retention {
+            None => self.inner.claim.key(redis_key),
+            Some(_) => {
+                let mut invocation = self.inner.claim_first.key(redis_key);
+                invocation.key(self.record_key(key.namespace, key.event_id, EVENT_TYPE_RECORD));
+                invocation
+            }
+        };
+        invocation
             .arg(token)
             .arg(key.event_type)
             .arg(lease_ms)
-            .arg(self.inner.keep_released_ms)
+            .arg(self.inner.keep_released_ms);
+        if let Some(retention) = type_retention {
+            invocation.arg(store_millis(retention).max(1));
+        }
+        let (answer, number, recorded_type): (i64, i64, String) = invocation
             .invoke_async(&mut connection)
             .await
             .map_err(StoreError::unavailable)?;
@@ -428,24 +453,46 @@ impl RedisStore {
     }
 }
 
-impl IdempotencyStore for RedisStore {
-    async fn claim(&self, key: &ClaimKey<'_>, lease: Duration) -> Result<Claim, StoreError> {
+impl RedisStore {
+    async fn claim_with_retry(
+        &self,
+        key: &ClaimKey<'_>,
+        lease: Duration,
+        type_retention: Option<Duration>,
+    ) -> Result<Claim, StoreError> {
         key.validate()?;
         let token = Lease::new_token();
         self.within(async {
-            match self.claim_within(key, lease, &token).await {
+            match self.claim_within(key, lease, &token, type_retention).await {
                 // The connection manager reconnects after such an error, but the error may
                 // come from a reconnection that failed while the server was down: without a
                 // second try, the first delivery after an outage would be refused although
-                // the server is back. The second try is safe: if the first SET was applied,
-                // the record holds this claim's token and is recognized as ours.
+                // the server is back. The second try is safe: if the first script was applied,
+                // the record holds this claim's token and is recognized as ours, and the type
+                // record holds this event's type.
                 Err(error) if lost_connection(&error) => {
-                    self.claim_within(key, lease, &token).await
+                    self.claim_within(key, lease, &token, type_retention).await
                 }
                 other => other,
             }
         })
         .await
+    }
+}
+
+impl IdempotencyStore for RedisStore {
+    async fn claim(&self, key: &ClaimKey<'_>, lease: Duration) -> Result<Claim, StoreError> {
+        self.claim_with_retry(key, lease, None).await
+    }
+
+    /// One script: the type record and the claim in one atomic step and one round trip.
+    async fn claim_first(
+        &self,
+        key: &ClaimKey<'_>,
+        lease: Duration,
+        retention: Duration,
+    ) -> Result<Claim, StoreError> {
+        self.claim_with_retry(key, lease, Some(retention)).await
     }
 
     async fn complete(&self, lease: &Lease, retention: Duration) -> Result<(), StoreError> {
@@ -569,11 +616,20 @@ mod tests {
             event_type: "t",
         };
         let lease = Duration::from_secs(30);
-        let first = store.claim_within(&key, lease, "token1").await.unwrap();
+        let first = store
+            .claim_within(&key, lease, "token1", None)
+            .await
+            .unwrap();
         assert_eq!(first, Claim::Acquired(Lease::new(&key, "token1")));
-        let retried = store.claim_within(&key, lease, "token1").await.unwrap();
+        let retried = store
+            .claim_within(&key, lease, "token1", None)
+            .await
+            .unwrap();
         assert_eq!(retried, first);
-        let other = store.claim_within(&key, lease, "token2").await.unwrap();
+        let other = store
+            .claim_within(&key, lease, "token2", None)
+            .await
+            .unwrap();
         assert!(matches!(other, Claim::InProgress { .. }), "{other:?}");
         store.release(&Lease::new(&key, "token1")).await.unwrap();
     }

@@ -777,12 +777,14 @@ impl<S: IdempotencyStore> Suite<S> {
         // Under the same type, a first claim is a claim.
         match self.claim_first_on(true, &key, LONG, LONG).await? {
             Claim::InProgress { .. } => {}
-            other => return Err(Failure::new(
-                check,
-                format!(
+            other => {
+                return Err(Failure::new(
+                    check,
+                    format!(
                     "claim_first on {key} held by a live lease: expected InProgress, got {other:?}"
                 ),
-            )),
+                ))
+            }
         }
         ok(check, "complete", self.b.complete(&held, LONG).await)?;
         self.expect_first(false, &key, &Claim::Completed).await?;
@@ -865,12 +867,14 @@ impl<S: IdempotencyStore> Suite<S> {
             .await?
         {
             Claim::Acquired(held) => held,
-            other => return Err(Failure::new(
-                check,
-                format!(
+            other => {
+                return Err(Failure::new(
+                    check,
+                    format!(
                     "claim_first on a new event {short_lived}: expected Acquired, got {other:?}"
                 ),
-            )),
+                ))
+            }
         };
         ok(
             check,
