@@ -142,7 +142,7 @@ async fn receive(State(endpoint): State<Endpoint>, request: Request) -> Response
     })
     .await;
     match first {
-        Ok(Poll::Ready(result)) => return answer(&result),
+        Ok(Poll::Ready(result)) => return answer(result),
         Ok(Poll::Pending) => {}
         Err(_panic) => {
             tracing::error!("receiver panicked");
@@ -152,7 +152,7 @@ async fn receive(State(endpoint): State<Endpoint>, request: Request) -> Response
     // Still waiting: detached from the connection, so if the client goes away the handlers still
     // finish and complete (or release) their claims.
     match tokio::spawn(work).await {
-        Ok(result) => answer(&result),
+        Ok(result) => answer(result),
         Err(join_error) => {
             tracing::error!(%join_error, "receiver task failed");
             response::internal_error()
@@ -161,11 +161,11 @@ async fn receive(State(endpoint): State<Endpoint>, request: Request) -> Response
 }
 
 /// The response to a receiver's outcome, with its [`DeliveryReport`] in the extensions.
-fn answer(result: &Result<webhook_core::Receipt, webhook_core::ReceiveError>) -> Response {
-    let mut response = response::respond(result);
+fn answer(result: Result<webhook_core::Receipt, webhook_core::ReceiveError>) -> Response {
+    let mut response = response::respond(&result);
     response
         .extensions_mut()
-        .insert(DeliveryReport::new(result));
+        .insert(DeliveryReport::from_result(result));
     response
 }
 

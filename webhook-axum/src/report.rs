@@ -1,6 +1,6 @@
 //! `DeliveryReport`: which handlers a delivery ran, for in-process observers.
 
-use webhook_core::{Receipt, ReceiveError};
+use webhook_core::{HandlerFailure, Receipt, ReceiveError};
 
 /// Which handlers a delivery ran, attached by the webhook route to its response as an
 /// [extension](http::Response::extensions).
@@ -18,12 +18,27 @@ use webhook_core::{Receipt, ReceiveError};
 /// }
 /// # }
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct DeliveryReport {
-    ran: Vec<&'static str>,
-    already_done: Vec<&'static str>,
-    failed: Vec<&'static str>,
+    handlers: Handlers,
+}
+
+/// The receiver's own lists, moved rather than copied: the route builds a report for every
+/// delivery.
+#[derive(Debug, Clone)]
+enum Handlers {
+    Handled(Receipt),
+    Failed {
+        ran: Vec<&'static str>,
+        failed: Vec<&'static str>,
+    },
+}
+
+impl Default for Handlers {
+    fn default() -> Self {
+        Self::Handled(Receipt::default())
+    }
 }
 
 impl DeliveryReport {
@@ -31,36 +46,76 @@ impl DeliveryReport {
     #[must_use]
     pub fn new(result: &Result<Receipt, ReceiveError>) -> Self {
         match result {
-            Ok(receipt) => Self {
-                ran: receipt.ran().to_vec(),
-                already_done: receipt.already_done().to_vec(),
-                failed: Vec::new(),
-            },
-            Err(ReceiveError::HandlerFailed { failures, ran }) => Self {
-                ran: ran.clone(),
-                already_done: Vec::new(),
-                failed: failures.iter().map(|failure| failure.handler).collect(),
-            },
+            Ok(receipt) => Self::handled(receipt.clone()),
+            Err(ReceiveError::HandlerFailed { failures, ran }) => {
+                Self::with_failures(ran.clone(), failures)
+            }
             // Rejected, in progress, conflicting or store down: no handler ran.
             Err(_) => Self::default(),
+        }
+    }
+
+    /// [`DeliveryReport::new`], taking the outcome instead of copying its lists.
+    pub(crate) fn from_result(result: Result<Receipt, ReceiveError>) -> Self {
+        match result {
+            Ok(receipt) => Self::handled(receipt),
+            Err(ReceiveError::HandlerFailed { failures, ran }) => {
+                Self::with_failures(ran, &failures)
+            }
+            Err(_) => Self::default(),
+        }
+    }
+
+    fn handled(receipt: Receipt) -> Self {
+        Self {
+            handlers: Handlers::Handled(receipt),
+        }
+    }
+
+    fn with_failures(ran: Vec<&'static str>, failures: &[HandlerFailure]) -> Self {
+        Self {
+            handlers: Handlers::Failed {
+                ran,
+                failed: failures.iter().map(|failure| failure.handler).collect(),
+            },
         }
     }
 
     /// Handlers (by path) that ran and completed in this delivery.
     #[must_use]
     pub fn ran(&self) -> &[&'static str] {
-        &self.ran
+        match &self.handlers {
+            Handlers::Handled(receipt) => receipt.ran(),
+            Handlers::Failed { ran, .. } => ran,
+        }
     }
 
     /// Handlers that had completed for this event before and were not run again.
     #[must_use]
     pub fn already_done(&self) -> &[&'static str] {
-        &self.already_done
+        match &self.handlers {
+            Handlers::Handled(receipt) => receipt.already_done(),
+            Handlers::Failed { .. } => &[],
+        }
     }
 
     /// Handlers that failed (error, panic, time-out or lost lease) in this delivery.
     #[must_use]
     pub fn failed(&self) -> &[&'static str] {
-        &self.failed
+        match &self.handlers {
+            Handlers::Handled(_) => &[],
+            Handlers::Failed { failed, .. } => failed,
+        }
     }
 }
+
+/// Two reports are equal when they list the same handlers, however they were built.
+impl PartialEq for DeliveryReport {
+    fn eq(&self, other: &Self) -> bool {
+        self.ran() == other.ran()
+            && self.already_done() == other.already_done()
+            && self.failed() == other.failed()
+    }
+}
+
+impl Eq for DeliveryReport {}

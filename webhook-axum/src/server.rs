@@ -3,14 +3,14 @@
 use std::future::{pending, Future};
 use std::io;
 use std::pin::pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::Request;
 use axum::Router;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
@@ -48,8 +48,10 @@ impl Server {
         }
     }
 
-    /// How long a client may take to send a complete request head (default 10 s); the
-    /// connection is closed after that.
+    /// How long a connection may go without a request in flight and without sending a
+    /// complete request head (default 10 s): its first one after connecting, or its next one
+    /// after an answer. Checked once per timeout, so such a connection is closed between one and
+    /// two timeouts after it went quiet (after one if it never sent a request).
     #[must_use]
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
         self.header_read_timeout = timeout;
@@ -78,11 +80,10 @@ impl Server {
     /// Accept errors are logged and retried, so this returns `Ok` in practice; the `Result`
     /// leaves room for fatal listener errors.
     pub async fn run_until(self, signal: impl Future<Output = ()> + Send) -> io::Result<()> {
-        let mut builder = auto::Builder::new(TokioExecutor::new());
-        builder
-            .http1()
-            .timer(TokioTimer::new())
-            .header_read_timeout(self.header_read_timeout);
+        // No hyper timer: the header-read timeout is each connection's watchdog below (hyper's
+        // own would box, arm and cancel a timer for every request, and poll the socket once more
+        // after each one).
+        let builder = auto::Builder::new(TokioExecutor::new());
         let graceful = GracefulShutdown::new();
         let mut signal = pin!(signal);
         loop {
@@ -97,37 +98,24 @@ impl Server {
                             continue;
                         }
                     };
-                    // hyper's header-read timer only starts once the protocol is known, and
-                    // the HTTP/1-or-2 detection waits for bytes without a limit: a client that
-                    // sends nothing (or one byte) would hold the connection forever. So the
-                    // first request head must arrive within the timeout too.
-                    let first_request = Arc::new(AtomicBool::new(false));
-                    let seen = Arc::clone(&first_request);
-                    let service = TowerToHyperService::new(self.router.clone().map_request(
-                        move |request: Request<Incoming>| {
-                            seen.store(true, Ordering::Relaxed);
-                            request
-                        },
-                    ));
+                    let activity = Arc::new(Activity::default());
+                    let tracked = Arc::clone(&activity);
+                    let service = TowerToHyperService::new(
+                        ServiceExt::<Request<Incoming>>::map_future(
+                            self.router.clone(),
+                            move |response| {
+                                let in_flight = InFlight::start(&tracked);
+                                async move {
+                                    let response = response.await;
+                                    drop(in_flight);
+                                    response
+                                }
+                            },
+                        ),
+                    );
                     let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
                     let connection = graceful.watch(connection.into_owned());
-                    let header_read_timeout = self.header_read_timeout;
-                    tokio::spawn(async move {
-                        let mut connection = pin!(connection);
-                        let result = tokio::select! {
-                            result = connection.as_mut() => result,
-                            () = tokio::time::sleep(header_read_timeout) => {
-                                if !first_request.load(Ordering::Relaxed) {
-                                    debug!("no request head within the header-read timeout; closing");
-                                    return;
-                                }
-                                connection.await
-                            }
-                        };
-                        if let Err(error) = result {
-                            debug!(%error, "connection ended with an error");
-                        }
-                    });
+                    tokio::spawn(watch(connection, activity, self.header_read_timeout));
                 }
                 () = &mut signal => break,
             }
@@ -140,5 +128,71 @@ impl Server {
             }
         }
         Ok(())
+    }
+}
+
+/// What a connection's watchdog reads: whether requests arrived or were answered lately.
+#[derive(Debug, Default)]
+struct Activity {
+    /// Request heads received plus responses produced: any change is progress.
+    events: AtomicU64,
+    /// Requests received and not answered yet.
+    in_flight: AtomicUsize,
+}
+
+/// One request of a connection, from its head to its response (or until dropped).
+struct InFlight(Arc<Activity>);
+
+impl InFlight {
+    fn start(activity: &Arc<Activity>) -> Self {
+        activity.events.fetch_add(1, Ordering::Relaxed);
+        activity.in_flight.fetch_add(1, Ordering::Relaxed);
+        Self(Arc::clone(activity))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.0.events.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Serves `connection`, closing it once it has had no request in flight and received no
+/// complete request head for a whole `timeout`, checked every `timeout`: a connection is
+/// closed between one and two timeouts after it went quiet (one, if it never sent a request).
+///
+/// This covers what a client can hold a connection with while sending nothing useful: the
+/// bytes before the protocol is known (hyper's HTTP/1-or-2 detection waits without a limit),
+/// a partial or dribbled request head, and an idle keep-alive or HTTP/2 connection. Bodies
+/// have their own limit (the receiver's body timeout), handlers theirs.
+async fn watch<C, E>(connection: C, activity: Arc<Activity>, timeout: Duration)
+where
+    C: Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
+    let mut connection = pin!(connection);
+    let sleep = tokio::time::sleep(timeout);
+    let mut sleep = pin!(sleep);
+    let mut seen = 0;
+    loop {
+        tokio::select! {
+            biased;
+            result = connection.as_mut() => {
+                if let Err(error) = result {
+                    debug!(%error, "connection ended with an error");
+                }
+                return;
+            }
+            () = sleep.as_mut() => {
+                let events = activity.events.load(Ordering::Relaxed);
+                if events == seen && activity.in_flight.load(Ordering::Relaxed) == 0 {
+                    debug!("no request head within the header-read timeout; closing");
+                    return;
+                }
+                seen = events;
+                sleep.as_mut().reset(tokio::time::Instant::now() + timeout);
+            }
+        }
     }
 }

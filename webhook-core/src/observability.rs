@@ -36,6 +36,13 @@
 //! values come from fixed sets (the `as_str` of the enums below, scheme names and handler paths),
 //! never from the request, so an attacker cannot grow the number of series.
 //!
+//! A receiver registers each series with the **global** recorder (`metrics::set_global_recorder`,
+//! or an exporter's `install`) once, at its first use, and keeps the handle: recording is then
+//! an atomic add or a histogram push, with no registry lookup per event. A recorder installed
+//! after the receiver was built is picked up at the next delivery. Thread-local recorders
+//! (`metrics::with_local_recorder`, as tests use) get every event too, registered per event as
+//! the facade's macros do, since a handle cannot outlive the recorder it came from.
+//!
 //! ```
 //! use webhook_core::observability::{DeliveryOutcome, RejectReason};
 //!
@@ -43,10 +50,12 @@
 //! assert_eq!(RejectReason::BadSignature.as_str(), "bad_signature");
 //! ```
 
+use std::cell::Cell;
 use std::fmt;
+use std::sync::OnceLock;
 use std::time::Duration;
 
-use metrics::{Key, Label, Metadata};
+use metrics::{Counter, Histogram, Key, Label, Metadata, Recorder};
 use tracing::Span;
 
 use crate::dispatch::{FailureCause, Receipt, ReceiveError};
@@ -311,9 +320,17 @@ pub fn record_delivery(
     outcome: DeliveryOutcome,
     elapsed: Duration,
 ) {
+    record_span(span, outcome, elapsed);
     let deliveries = delivery_key(scheme, outcome);
     let duration = duration_key(scheme, outcome);
-    emit_delivery(span, outcome, elapsed, &deliveries, &duration);
+    metrics::with_recorder(|recorder| {
+        recorder
+            .register_counter(&deliveries, &METADATA)
+            .increment(1);
+        recorder
+            .register_histogram(&duration, &METADATA)
+            .record(elapsed.as_secs_f64());
+    });
 }
 
 /// A `webhook.delivery` span for `scheme`, its other fields still empty.
@@ -342,16 +359,28 @@ pub(crate) fn handler_span(handler: &'static str, attempt: u32) -> Span {
 
 /// Every metric key a receiver emits, built once: a `Key` owns its labels and their hash, and
 /// building one per event would allocate and hash on the hot path even with no recorder.
+///
+/// With a global recorder, each key is also registered once and its handle kept: the
+/// `metrics` facade's `counter!` registers per call, which for a recorder such as
+/// `metrics-exporter-prometheus` means hashing the key and looking it up in its registry under a
+/// lock for every event; a kept handle makes recording a delivery an atomic add. See
+/// [`Slot`] for when a handle is kept and when it is not.
 #[derive(Debug)]
 pub(crate) struct Instruments {
     scheme: &'static str,
-    verified: Key,
+    verified: (Key, Slot<Counter>),
     /// Indexed by [`DeliveryOutcome::index`].
-    deliveries: Box<[Key]>,
-    durations: Box<[Key]>,
+    deliveries: Box<[(Key, Slot<Counter>)]>,
+    durations: Box<[(Key, Slot<Histogram>)]>,
     /// Per registration index: the keys of a completed run (failures build theirs when they
     /// happen, which keeps this small with thousands of handlers).
-    completed: Box<[(Key, Key)]>,
+    completed: Box<[Completed]>,
+}
+
+#[derive(Debug)]
+struct Completed {
+    runs: (Key, Slot<Counter>),
+    duration: (Key, Slot<Histogram>),
 }
 
 impl Instruments {
@@ -359,29 +388,50 @@ impl Instruments {
         let outcomes = DeliveryOutcome::all();
         Self {
             scheme,
-            verified: Key::from_parts(VERIFIED, vec![Label::from_static_parts("scheme", scheme)]),
-            deliveries: outcomes.clone().map(|o| delivery_key(scheme, o)).collect(),
-            durations: outcomes.map(|o| duration_key(scheme, o)).collect(),
+            verified: (
+                Key::from_parts(VERIFIED, vec![Label::from_static_parts("scheme", scheme)]),
+                Slot::default(),
+            ),
+            deliveries: outcomes
+                .clone()
+                .map(|o| (delivery_key(scheme, o), Slot::default()))
+                .collect(),
+            durations: outcomes
+                .map(|o| (duration_key(scheme, o), Slot::default()))
+                .collect(),
             completed: handlers
-                .map(|handler| {
-                    (
+                .map(|handler| Completed {
+                    runs: (
                         handler_key(HANDLER_RUNS, handler, HandlerOutcome::Completed),
+                        Slot::default(),
+                    ),
+                    duration: (
                         handler_key(HANDLER_DURATION, handler, HandlerOutcome::Completed),
-                    )
+                        Slot::default(),
+                    ),
                 })
                 .collect(),
         }
     }
 
     pub(crate) fn verified(&self) {
-        metrics::with_recorder(|r| r.register_counter(&self.verified, &METADATA)).increment(1);
+        metrics::with_recorder(|recorder| {
+            let (key, slot) = &self.verified;
+            slot.counter(recorder, key, |counter| counter.increment(1));
+        });
     }
 
     pub(crate) fn delivery(&self, span: &Span, outcome: DeliveryOutcome, elapsed: Duration) {
         let index = outcome.index();
         match (self.deliveries.get(index), self.durations.get(index)) {
-            (Some(deliveries), Some(duration)) => {
-                emit_delivery(span, outcome, elapsed, deliveries, duration);
+            (Some((deliveries, counted)), Some((duration, timed))) => {
+                record_span(span, outcome, elapsed);
+                metrics::with_recorder(|recorder| {
+                    counted.counter(recorder, deliveries, |counter| counter.increment(1));
+                    timed.histogram(recorder, duration, |histogram| {
+                        histogram.record(elapsed.as_secs_f64());
+                    });
+                });
             }
             _ => record_delivery(span, self.scheme, outcome, elapsed),
         }
@@ -397,49 +447,150 @@ impl Instruments {
     ) {
         span.record("outcome", outcome.as_str());
         span.record("latency_ms", millis(elapsed));
+        let seconds = elapsed.as_secs_f64();
         let cached = self
             .completed
             .get(index)
             .filter(|_| outcome == HandlerOutcome::Completed);
-        let built;
-        let (runs, duration) = match cached {
-            Some((runs, duration)) => (runs, duration),
-            None => {
-                built = (
-                    handler_key(HANDLER_RUNS, handler, outcome),
-                    handler_key(HANDLER_DURATION, handler, outcome),
-                );
-                (&built.0, &built.1)
+        metrics::with_recorder(|recorder| match cached {
+            Some(Completed {
+                runs: (runs, counted),
+                duration: (duration, timed),
+            }) => {
+                counted.counter(recorder, runs, |counter| counter.increment(1));
+                timed.histogram(recorder, duration, |histogram| histogram.record(seconds));
             }
-        };
-        metrics::with_recorder(|r| {
-            r.register_counter(runs, &METADATA).increment(1);
-            r.register_histogram(duration, &METADATA)
-                .record(elapsed.as_secs_f64());
+            None => {
+                let runs = handler_key(HANDLER_RUNS, handler, outcome);
+                let duration = handler_key(HANDLER_DURATION, handler, outcome);
+                recorder.register_counter(&runs, &METADATA).increment(1);
+                recorder
+                    .register_histogram(&duration, &METADATA)
+                    .record(seconds);
+            }
         });
     }
+}
+
+/// A metric handle registered with the global recorder, kept for every later event.
+///
+/// A handle is only valid for the recorder that registered it, and the `metrics` facade may
+/// hand out another recorder at any time: a thread-local one (`metrics::with_local_recorder`,
+/// as tests use) for a while, or the global one once the application installs it, which may
+/// be after the receiver was built. So a handle is kept only when it was registered with the
+/// global recorder, which is installed at most once per process and never dropped: it stays
+/// valid forever. Any other recorder (none installed, a thread-local one, a zero-sized one
+/// whose address cannot identify it) registers per event, as the facade's macros do; that is
+/// slower, never wrong. A recorder installed after the receiver was built is picked up at the
+/// next event.
+#[derive(Debug)]
+struct Slot<H>(OnceLock<H>);
+
+impl<H> Default for Slot<H> {
+    fn default() -> Self {
+        Self(OnceLock::new())
+    }
+}
+
+impl Slot<Counter> {
+    fn counter(&self, recorder: &dyn Recorder, key: &Key, use_it: impl FnOnce(&Counter)) {
+        if let Some(counter) = self.0.get().filter(|_| is_global(recorder)) {
+            use_it(counter);
+            return;
+        }
+        let counter = recorder.register_counter(key, &METADATA);
+        use_it(&counter);
+        if is_global(recorder) {
+            let _ = self.0.set(counter);
+        }
+    }
+}
+
+impl Slot<Histogram> {
+    fn histogram(&self, recorder: &dyn Recorder, key: &Key, use_it: impl FnOnce(&Histogram)) {
+        if let Some(histogram) = self.0.get().filter(|_| is_global(recorder)) {
+            use_it(histogram);
+            return;
+        }
+        let histogram = recorder.register_histogram(key, &METADATA);
+        use_it(&histogram);
+        if is_global(recorder) {
+            let _ = self.0.set(histogram);
+        }
+    }
+}
+
+/// The address of the global recorder, once one is installed: `metrics` installs it at most
+/// once per process and leaks it, so the address never changes or gets reused.
+static GLOBAL_RECORDER: OnceLock<usize> = OnceLock::new();
+thread_local! {
+    /// The last recorder this thread found not to be the global one (thread-local recorders
+    /// are per thread), and how many events it has answered since, so it is not probed for
+    /// every event.
+    static LAST_OTHER: Cell<(usize, u32)> = const { Cell::new((0, 0)) };
+}
+
+/// Whether `recorder` (as `metrics::with_recorder` gave it on this thread) is the global one.
+fn is_global(recorder: &dyn Recorder) -> bool {
+    // A zero-sized recorder (the facade's no-op one among them) has no address of its own.
+    if std::mem::size_of_val(recorder) == 0 {
+        return false;
+    }
+    let address = address_of(recorder);
+    if let Some(&global) = GLOBAL_RECORDER.get() {
+        return address == global;
+    }
+    // A recorder found not to be the global one is re-probed now and then: its memory may since
+    // have been freed and reused by a global recorder installed later.
+    let (other, skipped) = LAST_OTHER.get();
+    if other == address && skipped < 65_536 {
+        LAST_OTHER.set((other, skipped + 1));
+        return false;
+    }
+    match probe_global() {
+        Some(global) => {
+            let _ = GLOBAL_RECORDER.set(global);
+            address == global
+        }
+        None => {
+            LAST_OTHER.set((address, 0));
+            false
+        }
+    }
+}
+
+/// The global recorder's address, read on a new thread: the facade offers no way to ask for
+/// it, and a thread-local recorder, if this thread has one, would hide it. It runs once per
+/// recorder seen before a global one is installed, and once when it is.
+fn probe_global() -> Option<usize> {
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("webhook-metrics-probe".into())
+            .spawn_scoped(scope, || {
+                metrics::with_recorder(|recorder| {
+                    (std::mem::size_of_val(recorder) != 0).then(|| address_of(recorder))
+                })
+            })
+            .ok()?
+            .join()
+            .ok()
+            .flatten()
+    })
+}
+
+fn address_of(recorder: &dyn Recorder) -> usize {
+    std::ptr::from_ref(recorder).cast::<()>().addr()
 }
 
 static METADATA: Metadata<'static> =
     Metadata::new(module_path!(), metrics::Level::INFO, Some(module_path!()));
 
-fn emit_delivery(
-    span: &Span,
-    outcome: DeliveryOutcome,
-    elapsed: Duration,
-    deliveries: &Key,
-    duration: &Key,
-) {
+fn record_span(span: &Span, outcome: DeliveryOutcome, elapsed: Duration) {
     span.record("outcome", outcome.as_str());
     if let Some(reason) = outcome.reason() {
         span.record("reason", reason.as_str());
     }
     span.record("latency_ms", millis(elapsed));
-    metrics::with_recorder(|r| {
-        r.register_counter(deliveries, &METADATA).increment(1);
-        r.register_histogram(duration, &METADATA)
-            .record(elapsed.as_secs_f64());
-    });
 }
 
 fn delivery_key(scheme: &'static str, outcome: DeliveryOutcome) -> Key {
@@ -491,7 +642,7 @@ mod tests {
         let instruments = Instruments::new("scheme", std::iter::empty());
         assert_eq!(instruments.deliveries.len(), all.len());
         for outcome in all {
-            let key = &instruments.deliveries[outcome.index()];
+            let (key, _) = &instruments.deliveries[outcome.index()];
             let labels: Vec<_> = key.labels().map(|l| (l.key(), l.value())).collect();
             assert!(
                 labels.contains(&("outcome", outcome.as_str())),
