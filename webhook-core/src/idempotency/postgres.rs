@@ -11,6 +11,7 @@ use sqlx::Executor;
 
 use super::{
     store_millis, BoxFuture, Claim, ClaimKey, IdempotencyStore, Lease, StoreError, TxBackend,
+    EVENT_TYPE_RECORD,
 };
 
 /// The default table name.
@@ -100,6 +101,7 @@ struct Queries {
     table: String,
     migration: String,
     claim: String,
+    claim_first: String,
     select: String,
     complete: String,
     release: String,
@@ -119,6 +121,7 @@ impl Queries {
             // attempt number. Under READ COMMITTED a racing claim waits for this row and
             // re-checks the WHERE on its new version, so only one of them gets a row back.
             claim: CLAIM_SQL.replace("{table}", table),
+            claim_first: CLAIM_FIRST_SQL.replace("{table}", table),
             select: format!(
                 "SELECT event_type, state, token IS NULL, expires_at <= clock_timestamp(), \
                      GREATEST(0, CEIL(EXTRACT(EPOCH FROM expires_at - clock_timestamp()) * 1000))::bigint \
@@ -145,6 +148,9 @@ impl Queries {
 /// issues the same files directly.
 const CLAIM_SQL: &str = include_str!("postgres/claim.sql");
 const COMPLETE_SQL: &str = include_str!("postgres/complete.sql");
+/// The event's type record and the claim of its first handler in one statement (see
+/// `IdempotencyStore::claim_first`); its claim part repeats `claim.sql`'s conflict rules.
+const CLAIM_FIRST_SQL: &str = include_str!("postgres/claim_first.sql");
 
 fn migration_sql(table: &str, index: &str) -> String {
     MIGRATION_TEMPLATE
@@ -426,12 +432,46 @@ CREATE INDEX IF NOT EXISTS webhook_idempotency_expires_at ON webhook_idempotency
             .bind(store_millis(lease))
             .fetch_optional(&self.pool)
             .await?;
-        if let Some(attempts) = granted {
-            let attempt = u32::try_from(attempts.max(1)).unwrap_or(1);
-            return Ok(Some(Claim::Acquired(
-                Lease::new(key, token).with_attempt(attempt),
-            )));
+        match granted {
+            Some(attempts) => Ok(Some(acquired(key, &token, attempts))),
+            None => self.explain(key).await,
         }
+    }
+
+    /// `claim_once` for a first claim: the type record and the claim in one statement.
+    async fn claim_first_once(
+        &self,
+        key: &ClaimKey<'_>,
+        lease: Duration,
+        retention: Duration,
+    ) -> Result<Option<Claim>, sqlx::Error> {
+        let token = Lease::new_token();
+        let (recorded, granted): (Option<String>, Option<i32>) =
+            sqlx::query_as(&self.queries.claim_first)
+                .bind(key.namespace)
+                .bind(key.event_id)
+                .bind(key.handler)
+                .bind(key.event_type)
+                .bind(&token)
+                .bind(store_millis(lease))
+                .bind(store_millis(retention))
+                .bind(EVENT_TYPE_RECORD)
+                .fetch_one(&self.pool)
+                .await?;
+        match (recorded, granted) {
+            // Recorded by a concurrent first claim after this statement's snapshot: again.
+            (None, _) => Ok(None),
+            (Some(recorded_type), _) if recorded_type != key.event_type => {
+                Ok(Some(Claim::Conflict { recorded_type }))
+            }
+            (Some(_), Some(attempts)) => Ok(Some(acquired(key, &token, attempts))),
+            (Some(_), None) => self.explain(key).await,
+        }
+    }
+
+    /// Why a claim that changed nothing was refused; `None` when the record changed meanwhile
+    /// (released, expired, purged) and the claim should be tried again.
+    async fn explain(&self, key: &ClaimKey<'_>) -> Result<Option<Claim>, sqlx::Error> {
         // The claim itself was atomic and changed nothing; this read only says why.
         let existing: Option<(String, String, bool, bool, i64)> =
             sqlx::query_as(&self.queries.select)
@@ -465,23 +505,47 @@ CREATE INDEX IF NOT EXISTS webhook_idempotency_expires_at ON webhook_idempotency
     }
 }
 
+/// Runs `once` until it settles. The record can only change between a claim's statements by
+/// expiring, being released or purged, or (for a first claim) by a concurrent first claim
+/// recording the type; a few rounds settle it. Past them, report a short wait: the sender
+/// retries and nothing runs twice.
+async fn settle<F, Fut>(once: F) -> Result<Claim, sqlx::Error>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<Option<Claim>, sqlx::Error>>,
+{
+    for _ in 0..4 {
+        if let Some(claim) = once().await? {
+            return Ok(claim);
+        }
+    }
+    Ok(Claim::InProgress {
+        retry_after: Duration::from_secs(1),
+    })
+}
+
+/// The claim granted under `token`, as attempt `attempts`.
+fn acquired(key: &ClaimKey<'_>, token: &str, attempts: i32) -> Claim {
+    let attempt = u32::try_from(attempts.max(1)).unwrap_or(1);
+    Claim::Acquired(Lease::new(key, token).with_attempt(attempt))
+}
+
 impl IdempotencyStore for PostgresStore {
     async fn claim(&self, key: &ClaimKey<'_>, lease: Duration) -> Result<Claim, StoreError> {
         key.validate()?;
-        self.op(async {
-            // The record can only change between the two statements by expiring, being
-            // released or purged; a few rounds settle it. Past them, report a short wait:
-            // the sender retries and nothing runs twice.
-            for _ in 0..4 {
-                if let Some(claim) = self.claim_once(key, lease).await? {
-                    return Ok(claim);
-                }
-            }
-            Ok(Claim::InProgress {
-                retry_after: Duration::from_secs(1),
-            })
-        })
-        .await
+        self.op(settle(|| self.claim_once(key, lease))).await
+    }
+
+    /// One statement for the type record and the claim (`postgres/claim_first.sql`).
+    async fn claim_first(
+        &self,
+        key: &ClaimKey<'_>,
+        lease: Duration,
+        retention: Duration,
+    ) -> Result<Claim, StoreError> {
+        key.validate()?;
+        self.op(settle(|| self.claim_first_once(key, lease, retention)))
+            .await
     }
 
     async fn complete(&self, lease: &Lease, retention: Duration) -> Result<(), StoreError> {
