@@ -14,6 +14,7 @@ use sqlx::{ConnectOptions, Connection, Executor};
 
 use super::{
     store_millis, BoxFuture, Claim, ClaimKey, IdempotencyStore, Lease, StoreError, TxBackend,
+    EVENT_TYPE_RECORD,
 };
 
 /// The schema, created on open when missing. Text columns use SQLite's default `BINARY`
@@ -66,6 +67,20 @@ const UPSERT_CLAIM: &str = "INSERT INTO webhook_idempotency \
          completed_at = NULL, \
          state = 'in_progress' \
      RETURNING attempts";
+
+/// Records an event's type (`claim_first`): inserts its type record completed, kept `?6` ms,
+/// or replaces one that no longer stands (the caller has checked under the write lock).
+const UPSERT_TYPE_RECORD: &str = "INSERT INTO webhook_idempotency \
+         (namespace, event_id, handler, event_type, state, token, expires_at, attempts, first_seen_at, completed_at) \
+     VALUES (?1, ?2, ?3, ?4, 'completed', NULL, ?5 + ?6, 1, ?5, ?5) \
+     ON CONFLICT (namespace, event_id, handler) DO UPDATE SET \
+         event_type = excluded.event_type, \
+         state = 'completed', \
+         token = NULL, \
+         expires_at = excluded.expires_at, \
+         attempts = 1, \
+         first_seen_at = excluded.first_seen_at, \
+         completed_at = excluded.completed_at";
 
 const COMPLETE: &str = concat!(
     "UPDATE webhook_idempotency SET state = 'completed', token = NULL, expires_at = ",
@@ -336,20 +351,53 @@ impl SqliteStore {
         within(self.timeout, op).await
     }
 
-    async fn claim_in_tx(&self, key: &ClaimKey<'_>, lease: Duration) -> Result<Claim, sqlx::Error> {
+    /// A claim in one write transaction; with `type_retention`, a first claim
+    /// (`claim_first`), which also records the event's type, kept that long.
+    async fn claim_in_tx(
+        &self,
+        key: &ClaimKey<'_>,
+        lease: Duration,
+        type_retention: Option<Duration>,
+    ) -> Result<Claim, sqlx::Error> {
         // IMMEDIATE takes the write lock before the read, so two claims never both see the key
         // absent; a deferred transaction would upgrade after reading and fail with BUSY at once.
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let now: i64 = sqlx::query_scalar(SELECT_NOW).fetch_one(&mut *tx).await?;
-        let existing: Option<(String, String, i64, bool)> = sqlx::query_as(SELECT_RECORD)
-            .bind(key.namespace)
-            .bind(key.event_id)
-            .bind(key.handler)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if let Some(answer) = existing_answer(key, existing, now) {
-            // Nothing was written; end the transaction now, so the write lock is free at once.
-            tx.rollback().await?;
+        let mut wrote = false;
+        if let Some(retention) = type_retention {
+            let typed = ClaimKey {
+                handler: EVENT_TYPE_RECORD,
+                ..*key
+            };
+            match existing_answer(&typed, read_record(&mut tx, &typed).await?, now) {
+                Some(conflict @ Claim::Conflict { .. }) => {
+                    tx.rollback().await?;
+                    return Ok(conflict);
+                }
+                // Standing with this type already.
+                Some(_) => {}
+                None => {
+                    sqlx::query(UPSERT_TYPE_RECORD)
+                        .bind(typed.namespace)
+                        .bind(typed.event_id)
+                        .bind(typed.handler)
+                        .bind(typed.event_type)
+                        .bind(now)
+                        .bind(store_millis(retention))
+                        .execute(&mut *tx)
+                        .await?;
+                    wrote = true;
+                }
+            }
+        }
+        if let Some(answer) = existing_answer(key, read_record(&mut tx, key).await?, now) {
+            // Otherwise nothing was written: end the transaction now, so the write lock is
+            // free at once.
+            if wrote {
+                tx.commit().await?;
+            } else {
+                tx.rollback().await?;
+            }
             return Ok(answer);
         }
         let token = Lease::new_token();
@@ -370,10 +418,34 @@ impl SqliteStore {
     }
 }
 
+/// The record of `key`: its event type, state, expiry and whether it has no holder.
+async fn read_record(
+    connection: &mut SqliteConnection,
+    key: &ClaimKey<'_>,
+) -> Result<Option<(String, String, i64, bool)>, sqlx::Error> {
+    sqlx::query_as(SELECT_RECORD)
+        .bind(key.namespace)
+        .bind(key.event_id)
+        .bind(key.handler)
+        .fetch_optional(connection)
+        .await
+}
+
 impl IdempotencyStore for SqliteStore {
     async fn claim(&self, key: &ClaimKey<'_>, lease: Duration) -> Result<Claim, StoreError> {
         key.validate()?;
-        self.op(self.claim_in_tx(key, lease)).await
+        self.op(self.claim_in_tx(key, lease, None)).await
+    }
+
+    /// The type record and the claim in one write transaction.
+    async fn claim_first(
+        &self,
+        key: &ClaimKey<'_>,
+        lease: Duration,
+        retention: Duration,
+    ) -> Result<Claim, StoreError> {
+        key.validate()?;
+        self.op(self.claim_in_tx(key, lease, Some(retention))).await
     }
 
     async fn complete(&self, lease: &Lease, retention: Duration) -> Result<(), StoreError> {
