@@ -96,6 +96,7 @@ mod postgres_direct {
 
     pub(crate) fn claim() -> String {
         include_str!("../../webhook-core/src/idempotency/postgres/claim.sql")
+            .replace("{only_if}", "")
             .replace("{table}", TABLE)
     }
 

@@ -120,8 +120,14 @@ impl Queries {
             // the same event type, or a completed record past its retention, and return the
             // attempt number. Under READ COMMITTED a racing claim waits for this row and
             // re-checks the WHERE on its new version, so only one of them gets a row back.
-            claim: CLAIM_SQL.replace("{table}", table),
-            claim_first: CLAIM_FIRST_SQL.replace("{table}", table),
+            claim: CLAIM_SQL.replace("{only_if}", "").replace("{table}", table),
+            // The claim's own statement, run only under a type record of the event's type.
+            claim_first: CLAIM_FIRST_SQL
+                .replace(
+                    "{claim}",
+                    &CLAIM_SQL.replace("{only_if}", "FROM recorded WHERE recorded.event_type = $4"),
+                )
+                .replace("{table}", table),
             select: format!(
                 "SELECT event_type, state, token IS NULL, expires_at <= clock_timestamp(), \
                      GREATEST(0, CEIL(EXTRACT(EPOCH FROM expires_at - clock_timestamp()) * 1000))::bigint \
@@ -149,7 +155,7 @@ impl Queries {
 const CLAIM_SQL: &str = include_str!("postgres/claim.sql");
 const COMPLETE_SQL: &str = include_str!("postgres/complete.sql");
 /// The event's type record and the claim of its first handler in one statement (see
-/// `IdempotencyStore::claim_first`); its claim part repeats `claim.sql`'s conflict rules.
+/// `IdempotencyStore::claim_first`); `{claim}` is `claim.sql`, guarded by the type record.
 const CLAIM_FIRST_SQL: &str = include_str!("postgres/claim_first.sql");
 
 fn migration_sql(table: &str, index: &str) -> String {

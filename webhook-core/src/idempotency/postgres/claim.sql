@@ -1,7 +1,8 @@
 INSERT INTO {table} AS t
     (namespace, event_id, handler, event_type, state, token, expires_at, attempts, first_seen_at)
-VALUES ($1, $2, $3, $4, 'in_progress', $5,
-    clock_timestamp() + $6::bigint * interval '1 millisecond', 1, clock_timestamp())
+SELECT $1, $2, $3, $4, 'in_progress', $5,
+    clock_timestamp() + $6::bigint * interval '1 millisecond', 1, clock_timestamp()
+{only_if}
 ON CONFLICT (namespace, event_id, handler) DO UPDATE SET
     event_type = EXCLUDED.event_type,
     state = 'in_progress',
