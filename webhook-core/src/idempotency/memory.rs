@@ -203,7 +203,7 @@ impl Inner {
                 );
             }
         }
-        Claim::Acquired(Lease::new(key, token.to_string()).with_attempt(attempts))
+        Claim::Acquired(Lease::new(key, itoa::Buffer::new().format(token)).with_attempt(attempts))
     }
 
     /// Records `key`'s event type under [`EVENT_TYPE_RECORD`] unless it stands already; the
