@@ -138,27 +138,9 @@ pub(crate) fn parse_timestamped<'a>(
 /// Senders write lowercase, and the official verifiers (stripe-node, octokit) compare the hex
 /// text, so `ABC` does not match `abc` for them either; being as strict keeps every change to a
 /// signature's text a different signature.
-///
-/// Checks and decodes in one pass (the `hex` crate would need a second pass for the case
-/// check); on `false`, `out` holds garbage.
 pub(crate) fn decode_lower_hex(text: &[u8], out: &mut [u8]) -> bool {
-    fn nibble(digit: u8) -> Option<u8> {
-        match digit {
-            b'0'..=b'9' => Some(digit - b'0'),
-            b'a'..=b'f' => Some(digit - b'a' + 10),
-            _ => None,
-        }
-    }
-    text.len() == 2 * out.len()
-        && text.chunks_exact(2).zip(out).all(|(pair, byte)| {
-            match (nibble(pair[0]), nibble(pair[1])) {
-                (Some(high), Some(low)) => {
-                    *byte = high << 4 | low;
-                    true
-                }
-                _ => false,
-            }
-        })
+    text.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        && hex::decode_to_slice(text, out).is_ok()
 }
 
 /// The value of header `name`, which the scheme needs.
