@@ -123,9 +123,27 @@ fn fill_key(buf: &mut String, namespace: &str, event_id: &str, handler: &str) {
     buf.push_str(handler);
 }
 
-/// Whether `token` is the one a lease carries (a lease this store did not issue never holds).
-fn token_of(lease: &Lease) -> Option<u64> {
-    lease.token().parse().ok()
+/// Whether `lease` carries `token`, compared as text: a lease this store did not issue (`05`,
+/// `+5`) never holds, even where it would parse to the same number.
+fn carries(lease: &Lease, token: u64) -> bool {
+    itoa::Buffer::new().format(token) == lease.token()
+}
+
+/// Writes `event_type` and `state` into `record`, reusing its allocations, or, when there is
+/// none, returns the new record for the caller to insert.
+fn write(record: Option<&mut Record>, event_type: &str, state: RecordState) -> Option<Record> {
+    match record {
+        Some(record) => {
+            record.event_type.clear();
+            record.event_type.push_str(event_type);
+            record.state = state;
+            None
+        }
+        None => Some(Record {
+            event_type: event_type.to_owned(),
+            state,
+        }),
+    }
 }
 
 impl Inner {
@@ -146,10 +164,9 @@ impl Inner {
             lease.event_id(),
             lease.handler(),
         );
-        let token = token_of(lease)?;
         self.records
             .get_mut(self.scratch.as_str())
-            .filter(|record| matches!(record.state, RecordState::InProgress { token: held, .. } if held == token))
+            .filter(|record| matches!(record.state, RecordState::InProgress { token, .. } if carries(lease, token)))
     }
 
     /// `IdempotencyStore::claim` under the lock.
@@ -187,21 +204,8 @@ impl Inner {
             expires: now + lease,
             attempts,
         };
-        match record {
-            Some(record) => {
-                record.event_type.clear();
-                record.event_type.push_str(key.event_type);
-                record.state = state;
-            }
-            None => {
-                self.records.insert(
-                    self.scratch.as_str().into(),
-                    Record {
-                        event_type: key.event_type.to_owned(),
-                        state,
-                    },
-                );
-            }
+        if let Some(new) = write(record, key.event_type, state) {
+            self.records.insert(self.scratch.as_str().into(), new);
         }
         Claim::Acquired(Lease::new(key, itoa::Buffer::new().format(token)).with_attempt(attempts))
     }
@@ -223,28 +227,14 @@ impl Inner {
         let completed = RecordState::Completed {
             expires: now + retention,
         };
-        match self.records.get_mut(self.scratch.as_str()) {
-            Some(record) if standing(record, now) => {
-                if record.event_type != key.event_type {
-                    return Some(Claim::Conflict {
-                        recorded_type: record.event_type.clone(),
-                    });
-                }
-            }
-            Some(record) => {
-                record.event_type.clear();
-                record.event_type.push_str(key.event_type);
-                record.state = completed;
-            }
-            None => {
-                self.records.insert(
-                    self.scratch.as_str().into(),
-                    Record {
-                        event_type: key.event_type.to_owned(),
-                        state: completed,
-                    },
-                );
-            }
+        let record = self.records.get_mut(self.scratch.as_str());
+        if let Some(record) = record.as_deref().filter(|record| standing(record, now)) {
+            return (record.event_type != key.event_type).then(|| Claim::Conflict {
+                recorded_type: record.event_type.clone(),
+            });
+        }
+        if let Some(new) = write(record, key.event_type, completed) {
+            self.records.insert(self.scratch.as_str().into(), new);
         }
         None
     }
