@@ -729,6 +729,25 @@ impl<S: IdempotencyStore> Suite<S> {
         )
     }
 
+    /// `claim_first`, insisting on `Acquired`.
+    async fn acquire_first(
+        &self,
+        second: bool,
+        key: &Key,
+        retention: Duration,
+    ) -> Result<Lease, Failure> {
+        match self.claim_first_on(second, key, LONG, retention).await? {
+            Claim::Acquired(held) => Ok(held),
+            other => Err(Failure::new(
+                "first",
+                format!(
+                    "claim_first on {key} ({:?}): expected Acquired, got {other:?}",
+                    key.event_type
+                ),
+            )),
+        }
+    }
+
     async fn expect_first(&self, second: bool, key: &Key, expected: &Claim) -> Result<(), Failure> {
         let got = self.claim_first_on(second, key, LONG, LONG).await?;
         ensure!(
@@ -753,15 +772,7 @@ impl<S: IdempotencyStore> Suite<S> {
             recorded_type: key.event_type.clone(),
         };
 
-        let held = match self.claim_first_on(false, &key, LONG, LONG).await? {
-            Claim::Acquired(held) => held,
-            other => {
-                return Err(Failure::new(
-                    check,
-                    format!("claim_first on a new event {key}: expected Acquired, got {other:?}"),
-                ))
-            }
-        };
+        let held = self.acquire_first(false, &key, LONG).await?;
         ensure!(
             check,
             held.handler() == key.handler && held.event_id() == key.event_id,
@@ -788,19 +799,11 @@ impl<S: IdempotencyStore> Suite<S> {
         }
         ok(check, "complete", self.b.complete(&held, LONG).await)?;
         self.expect_first(false, &key, &Claim::Completed).await?;
-        let second = match self.claim_first_on(true, &second_handler, LONG, LONG).await? {
-            Claim::Acquired(held) => held,
-            other => {
-                return Err(Failure::new(
-                    check,
-                    format!("claim_first of a second handler under the recorded type {second_handler}: expected Acquired, got {other:?}"),
-                ))
-            }
-        };
+        let second = self.acquire_first(true, &second_handler, LONG).await?;
         ok(check, "complete", self.a.complete(&second, LONG).await)?;
 
-        // Racing first claims of one new event, each for its own handler, half of them under
-        // another type: one type wins.
+        // Racing first claims of one new event, each for its own handler, a third of them
+        // under another type: one type wins.
         for _ in 0..self.options.rounds {
             let event = self.key("first-race");
             let tasks = self.options.concurrency;
@@ -862,20 +865,9 @@ impl<S: IdempotencyStore> Suite<S> {
 
         // Past its retention the type record no longer binds: another type may use the id.
         let short_lived = self.key("first-retention");
-        let held = match self
-            .claim_first_on(false, &short_lived, LONG, self.options.short)
-            .await?
-        {
-            Claim::Acquired(held) => held,
-            other => {
-                return Err(Failure::new(
-                    check,
-                    format!(
-                    "claim_first on a new event {short_lived}: expected Acquired, got {other:?}"
-                ),
-                ))
-            }
-        };
+        let held = self
+            .acquire_first(false, &short_lived, self.options.short)
+            .await?;
         ok(
             check,
             "complete with a short retention",
@@ -886,13 +878,8 @@ impl<S: IdempotencyStore> Suite<S> {
             handler: "conformance::second".to_owned(),
             ..short_lived.with_type("charge.refunded")
         };
-        match self.claim_first_on(true, &reused, LONG, LONG).await? {
-            Claim::Acquired(held) => ok(check, "release", self.b.release(&held).await),
-            other => Err(Failure::new(
-                check,
-                format!("claim_first under another type after the type record's retention {reused}: expected Acquired, got {other:?}"),
-            )),
-        }
+        let held = self.acquire_first(true, &reused, LONG).await?;
+        ok(check, "release", self.b.release(&held).await)
     }
 
     /// `attempts`: the count carried by [`Lease::attempt`].
