@@ -55,20 +55,81 @@ pub(crate) fn matches_any(tag: &[u8], candidates: &[[u8; 32]]) -> bool {
     found.into()
 }
 
+/// True when the lowercase hex of `tag` equals any of `candidates`, compared as text in
+/// constant time per candidate.
+///
+/// Encoding the one tag is cheaper than decoding every candidate, and equal text is equal
+/// bytes: the tag's hex is lowercase, so only a lowercase candidate can match.
+pub(crate) fn matches_any_hex<'a>(
+    tag: &[u8; 32],
+    candidates: impl Iterator<Item = &'a [u8]>,
+) -> bool {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    // By hand rather than with `hex::encode_to_slice`: a table lookup per nibble is a few
+    // instructions, the crate's generic iterator several times that.
+    let mut hex = [0u8; 64];
+    for (byte, pair) in tag.iter().zip(hex.chunks_exact_mut(2)) {
+        pair[0] = DIGITS[usize::from(byte >> 4)];
+        pair[1] = DIGITS[usize::from(byte & 0x0f)];
+    }
+    let mut found = subtle::Choice::from(0);
+    for candidate in candidates {
+        // Unequal lengths compare unequal (lengths are not secret). Equal ones are compared
+        // eight bytes at a time without branching, and the difference is tested in constant
+        // time once: subtle's slice comparison guards every byte, which costs ~30
+        // instructions each.
+        if candidate.len() == hex.len() {
+            let difference = candidate
+                .chunks_exact(8)
+                .zip(hex.chunks_exact(8))
+                .fold(0u64, |acc, (theirs, ours)| {
+                    acc | (word(theirs) ^ word(ours))
+                });
+            found |= difference.ct_eq(&0);
+        }
+    }
+    found.into()
+}
+
+/// Eight bytes as one word (any byte order does, for an equality test).
+fn word(bytes: &[u8]) -> u64 {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(bytes);
+    u64::from_ne_bytes(word)
+}
+
+/// Whether every byte satisfies `test`. Without `Iterator::all`'s early exit, the compiler
+/// checks several bytes per instruction; these inputs are short and nearly always pass.
+fn every_byte(text: &[u8], test: impl Fn(u8) -> bool) -> bool {
+    text.iter().fold(true, |ok, &b| ok & test(b))
+}
+
 /// A parsed `t=..,v1=..` header. The timestamp text is kept as received because it is part of
-/// the signed content.
+/// the signed content; the signatures are read from the header when compared.
 #[derive(Debug)]
 pub(crate) struct Timestamped<'a> {
     pub(crate) timestamp: i64,
     pub(crate) timestamp_text: &'a [u8],
-    signatures: [[u8; 32]; MAX_SIGNATURES],
-    len: usize,
+    value: &'a [u8],
 }
 
-impl Timestamped<'_> {
-    pub(crate) fn signatures(&self) -> &[[u8; 32]] {
-        &self.signatures[..self.len]
+impl<'a> Timestamped<'a> {
+    /// The `v1` values as sent. Those that are not 64 lowercase hex digits, which
+    /// [`parse_timestamped`] does not count, are yielded too: they can never equal a tag's hex.
+    pub(crate) fn signatures(&self) -> impl Iterator<Item = &'a [u8]> {
+        self.value
+            .split(|&b| b == b',')
+            .filter_map(|item| item.strip_prefix(b"v1="))
     }
+}
+
+/// Whether `text` is a signature as [`Timestamped`] accepts it: 64 lowercase hex digits.
+///
+/// Senders write lowercase, and the official verifiers (stripe-node, octokit) compare the hex
+/// text, so `ABC` does not match `abc` for them either; being as strict keeps every change to a
+/// signature's text a different signature.
+fn is_signature_hex(text: &[u8]) -> bool {
+    text.len() == 64 && every_byte(text, |b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// The most comma-separated items a header may have, counting versions that are skipped.
@@ -83,16 +144,16 @@ pub(crate) fn parse_timestamped<'a>(
     header: &'static str,
     value: &'a [u8],
 ) -> Result<Timestamped<'a>, VerifyError> {
-    if value.is_empty() || !value.iter().all(u8::is_ascii_graphic) {
+    if value.is_empty() || !every_byte(value, |b| b.is_ascii_graphic()) {
         return Err(VerifyError::MalformedHeader(header));
     }
     let mut parsed = Timestamped {
         timestamp: 0,
         timestamp_text: &[],
-        signatures: [[0; 32]; MAX_SIGNATURES],
-        len: 0,
+        value,
     };
     let mut saw_timestamp = false;
+    let mut signatures = 0;
     for (index, item) in value.split(|&b| b == b',').enumerate() {
         if index >= MAX_ITEMS {
             return Err(VerifyError::TooManySignatures);
@@ -111,13 +172,11 @@ pub(crate) fn parse_timestamped<'a>(
                 parsed.timestamp_text = value;
             }
             b"v1" => {
-                if parsed.len == MAX_SIGNATURES {
+                if signatures == MAX_SIGNATURES {
                     return Err(VerifyError::TooManySignatures);
                 }
-                let mut signature = [0u8; 32];
-                if decode_lower_hex(value, &mut signature) {
-                    parsed.signatures[parsed.len] = signature;
-                    parsed.len += 1;
+                if is_signature_hex(value) {
+                    signatures += 1;
                 }
             }
             b"" => return Err(VerifyError::MalformedHeader(header)),
@@ -127,17 +186,14 @@ pub(crate) fn parse_timestamped<'a>(
     if !saw_timestamp {
         return Err(VerifyError::MalformedTimestamp);
     }
-    if parsed.len == 0 {
+    if signatures == 0 {
         return Err(VerifyError::NoSignature);
     }
     Ok(parsed)
 }
 
-/// Decode lowercase hex into `out`, which it must fill exactly.
-///
-/// Senders write lowercase, and the official verifiers (stripe-node, octokit) compare the hex
-/// text, so `ABC` does not match `abc` for them either; being as strict keeps every change to a
-/// signature's text a different signature.
+/// Decode lowercase hex into `out`, which it must fill exactly (strict as
+/// [`is_signature_hex`]).
 pub(crate) fn decode_lower_hex(text: &[u8], out: &mut [u8]) -> bool {
     text.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
         && hex::decode_to_slice(text, out).is_ok()
@@ -203,7 +259,14 @@ mod tests {
         let parsed = parse_timestamped(H, value.as_bytes()).unwrap();
         assert_eq!(parsed.timestamp, 1_700_000_000);
         assert_eq!(parsed.timestamp_text, b"1700000000");
-        assert_eq!(parsed.signatures().len(), 2);
+        assert_eq!(parsed.signatures().count(), 2);
+        let garbled = format!("t=1700000000,v1={sig},v1=xyz");
+        let parsed = parse_timestamped(H, garbled.as_bytes()).unwrap();
+        // Yielded, but it can never match.
+        assert_eq!(
+            parsed.signatures().collect::<Vec<_>>(),
+            [sig.as_bytes(), b"xyz"]
+        );
     }
 
     #[test]
@@ -294,5 +357,24 @@ mod tests {
         assert!(!matches_any(&tag, &[[0; 32]]));
         assert!(!matches_any(&tag[..31], &[[7; 32]]));
         assert!(!matches_any(&tag, &[]));
+    }
+
+    #[test]
+    fn hex_comparison_matches_only_the_tags_lowercase_hex() {
+        let tag = [0xabu8; 32];
+        let hex = "ab".repeat(32);
+        let others = [
+            "cd".repeat(32),
+            "AB".repeat(32),
+            "ab".repeat(31),
+            String::new(),
+        ];
+        assert!(matches_any_hex(&tag, [hex.as_bytes()].into_iter()));
+        assert!(matches_any_hex(
+            &tag,
+            others.iter().map(String::as_bytes).chain([hex.as_bytes()])
+        ));
+        assert!(!matches_any_hex(&tag, others.iter().map(String::as_bytes)));
+        assert!(!matches_any_hex(&tag, std::iter::empty()));
     }
 }

@@ -2,7 +2,7 @@
 
 use http::{HeaderName, HeaderValue};
 
-use super::header::{matches_any, parse_timestamped, HmacKey};
+use super::header::{matches_any_hex, parse_timestamped, HmacKey};
 use super::{
     Freshness, Scheme, SecretError, SignError, SignedRequest, Unsigned, Verified, VerifyError,
 };
@@ -71,7 +71,7 @@ pub(crate) fn verify_timestamped(
     let mut matched = false;
     for key in keys {
         let tag = key.tag(&[parsed.timestamp_text, b".", request.body]);
-        matched |= matches_any(&tag, parsed.signatures());
+        matched |= matches_any_hex(&tag, parsed.signatures());
     }
     if matched {
         Ok(Verified {
