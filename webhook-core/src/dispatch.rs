@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::FutureExt;
+use smallvec::SmallVec;
 use time::OffsetDateTime;
 use tracing::{debug, info, warn, Instrument, Span};
 
@@ -31,8 +32,9 @@ pub struct Limits {
     /// How long a claim stays live without renewal (default 60 s). Must exceed
     /// `handler_timeout`, so a handler can never outlive its lease.
     pub lease: Duration,
-    /// How long one handler may run (default 20 s); past it the handler is dropped, its claim
-    /// released and the delivery answered 503.
+    /// How long one handler may run (default 20 s), counted from its claim (so a transaction
+    /// it is given is begun within it); past it the handler is dropped, its claim released and
+    /// the delivery answered 503.
     pub handler_timeout: Duration,
     /// How long completed records are kept (default 7 days). Must cover the sender's retry
     /// horizon and be at least the signature tolerance.
@@ -70,8 +72,9 @@ impl Default for Limits {
 /// A successfully handled delivery. Answered 200.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Receipt {
-    ran: Vec<&'static str>,
-    already_done: Vec<&'static str>,
+    // Inline for the usual one handler per event: a delivery's receipt allocates nothing.
+    ran: SmallVec<[&'static str; 1]>,
+    already_done: SmallVec<[&'static str; 1]>,
 }
 
 impl Receipt {
@@ -430,7 +433,7 @@ impl Receiver {
         if !failures.is_empty() {
             return Err(ReceiveError::HandlerFailed {
                 failures,
-                ran: receipt.ran,
+                ran: receipt.ran.into_vec(),
             });
         }
         if let Some(retry_after) = in_progress {
@@ -449,10 +452,16 @@ impl Receiver {
         delivery: Delivery,
         lease: Lease,
     ) -> Result<Option<FailureCause>, ReceiveError> {
-        let started = Instant::now();
+        // One clock read for both the handler's latency and its time limit.
+        let started = tokio::time::Instant::now();
         let span = observability::handler_span(registration.path(), lease.attempt());
         let result = self
-            .run_claimed(registration, delivery, lease)
+            .run_claimed(
+                registration,
+                delivery,
+                lease,
+                started + self.inner.limits.handler_timeout,
+            )
             .instrument(span.clone())
             .await;
         let outcome = match &result {
@@ -475,13 +484,12 @@ impl Receiver {
         registration: &Registration,
         delivery: Delivery,
         lease: Lease,
+        deadline: tokio::time::Instant,
     ) -> Result<Option<FailureCause>, ReceiveError> {
         let inner = &*self.inner;
-        // Shared with the guard rather than cloned: a lease is four strings.
-        let lease = Arc::new(lease);
         let mut guard = LeaseGuard {
-            store: Arc::clone(&inner.store),
-            lease: Some(Arc::clone(&lease)),
+            store: &inner.store,
+            lease: Some(&lease),
         };
         self.pause("after_claim").await;
         let transaction = match &inner.transactions {
@@ -506,8 +514,6 @@ impl Receiver {
         let outcome = match call {
             Err(panic) => Outcome::Panicked(panic_message(&*panic)),
             Ok(future) => {
-                // The time limit counts from here, the handler's first poll included.
-                let deadline = tokio::time::Instant::now() + inner.limits.handler_timeout;
                 let mut guarded = AssertUnwindSafe(future).catch_unwind();
                 let finished = |result: Result<
                     std::thread::Result<Result<(), HandlerError>>,
@@ -720,24 +726,25 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
 
 /// Releases a claim whose handler future was dropped before it finished (the receiving
 /// future was cancelled), so the next delivery need not wait for the lease to expire.
-struct LeaseGuard {
-    store: Arc<dyn DynStore>,
-    lease: Option<Arc<Lease>>,
+struct LeaseGuard<'a> {
+    store: &'a Arc<dyn DynStore>,
+    lease: Option<&'a Lease>,
 }
 
-impl LeaseGuard {
+impl LeaseGuard<'_> {
     fn disarm(&mut self) {
         self.lease = None;
     }
 }
 
-impl Drop for LeaseGuard {
+impl Drop for LeaseGuard<'_> {
     fn drop(&mut self) {
         let Some(lease) = self.lease.take() else {
             return;
         };
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            let store = Arc::clone(&self.store);
+            // Copied only here, on cancellation: the spawned release outlives the borrow.
+            let (store, lease) = (Arc::clone(self.store), lease.clone());
             runtime.spawn(async move {
                 if let Err(error) = store.release(&lease).await {
                     warn!(%error, "could not release a cancelled claim; it expires with its lease");

@@ -48,8 +48,10 @@ pub enum EnvelopeError {
 #[derive(Clone)]
 pub struct Envelope {
     body: Bytes,
-    id: Box<str>,
-    event_type: Box<str>,
+    /// The id followed by the type: one allocation for both.
+    names: Box<str>,
+    /// Where the id ends in `names`.
+    id_len: usize,
     livemode: Option<bool>,
     created: Option<OffsetDateTime>,
     object: Range<usize>,
@@ -59,8 +61,8 @@ impl fmt::Debug for Envelope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The body is never printed: it may hold personal data.
         f.debug_struct("Envelope")
-            .field("id", &self.id)
-            .field("event_type", &self.event_type)
+            .field("id", &self.id())
+            .field("event_type", &self.event_type())
             .field("livemode", &self.livemode)
             .field("created", &self.created)
             .field("body_len", &self.body.len())
@@ -417,11 +419,16 @@ impl Envelope {
             (None, Some(t)) => t.as_ref(),
             (None, None) => return Err(EnvelopeError::MissingType),
         };
-        let event_type: Cow<'_, str> = match &wire.action {
-            Some(action) => Cow::Owned(format!("{event_type}.{action}")),
-            None => Cow::Borrowed(event_type),
-        };
-        if !valid_type(&event_type) {
+        let action = wire.action.as_deref();
+        let type_len = event_type.len() + action.map_or(0, |action| 1 + action.len());
+        let mut names = String::with_capacity(id.len() + type_len);
+        names.push_str(id);
+        names.push_str(event_type);
+        if let Some(action) = action {
+            names.push('.');
+            names.push_str(action);
+        }
+        if !valid_type(&names[id.len()..]) {
             return Err(EnvelopeError::InvalidType);
         }
         let created = match (&wire.created_at, wire.created) {
@@ -443,8 +450,8 @@ impl Envelope {
             },
         };
         Ok(Self {
-            id: id.into(),
-            event_type: event_type.as_ref().into(),
+            id_len: id.len(),
+            names: names.into_boxed_str(),
             livemode: wire.livemode,
             created,
             object,
@@ -455,13 +462,13 @@ impl Envelope {
     /// The sender's event id: the idempotency key.
     #[must_use]
     pub fn id(&self) -> &str {
-        &self.id
+        &self.names[..self.id_len]
     }
 
     /// The event type, such as `payment_intent.succeeded`.
     #[must_use]
     pub fn event_type(&self) -> &str {
-        &self.event_type
+        &self.names[self.id_len..]
     }
 
     /// Whether the event comes from live mode, when the sender says.
