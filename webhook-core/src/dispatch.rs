@@ -298,28 +298,39 @@ impl Receiver {
     /// Process one delivery: verify the raw body, parse the envelope, then claim, run and
     /// complete each matching handler in order.
     ///
+    /// The request is verified and parsed when this is called; the returned future claims and
+    /// runs the handlers. (It holds the parsed envelope rather than the request: a smaller
+    /// future, which every layer above moves.)
+    ///
     /// Dropping the returned future while a handler runs releases that handler's claim (so the
     /// next delivery runs it) and never completes it. HTTP adapters run this in its own task so
     /// a client that disconnects does not cancel a handler half-way.
     ///
     /// # Errors
     /// [`ReceiveError`]: each variant maps to one HTTP answer.
-    pub async fn receive(&self, request: http::Request<Bytes>) -> Result<Receipt, ReceiveError> {
-        self.observed(|span| self.verify_and_dispatch(request, span))
-            .await
+    pub fn receive(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> impl Future<Output = Result<Receipt, ReceiveError>> + '_ {
+        let started = Instant::now();
+        let span = observability::delivery_span(self.inner.verifier.scheme_name());
+        let envelope = span.in_scope(|| self.verify_and_parse(request));
+        self.observed(started, span, move |span| async move {
+            self.dispatch_verified(Arc::new(envelope?), span).await
+        })
     }
 
     /// Runs one delivery's processing inside its `webhook.delivery` span, then records its
     /// outcome and latency (see [`observability`]).
     async fn observed<'a, F>(
         &'a self,
+        started: Instant,
+        span: Span,
         process: impl FnOnce(Span) -> F,
     ) -> Result<Receipt, ReceiveError>
     where
         F: Future<Output = Result<Receipt, ReceiveError>> + 'a,
     {
-        let started = Instant::now();
-        let span = observability::delivery_span(self.inner.verifier.scheme_name());
         let result = process(span.clone()).instrument(span.clone()).await;
         self.inner
             .instruments
@@ -327,11 +338,7 @@ impl Receiver {
         result
     }
 
-    async fn verify_and_dispatch(
-        &self,
-        request: http::Request<Bytes>,
-        span: Span,
-    ) -> Result<Receipt, ReceiveError> {
+    fn verify_and_parse(&self, request: http::Request<Bytes>) -> Result<Envelope, ReceiveError> {
         let (parts, body) = request.into_parts();
         let signed = SignedRequest {
             method: &parts.method,
@@ -345,11 +352,10 @@ impl Receiver {
             ReceiveError::Unauthenticated(error)
         })?;
         self.inner.instruments.verified();
-        let envelope = Envelope::parse(body, &verified).map_err(|error| {
+        Envelope::parse(body, &verified).map_err(|error| {
             info!(reason = %error, "rejected malformed event");
             ReceiveError::Malformed(error)
-        })?;
-        self.dispatch_verified(Arc::new(envelope), span).await
+        })
     }
 
     /// Claim, run and complete each handler for an already verified envelope.
@@ -357,8 +363,11 @@ impl Receiver {
     /// # Errors
     /// As [`Receiver::receive`], except the authentication and parsing variants.
     pub async fn dispatch(&self, envelope: Arc<Envelope>) -> Result<Receipt, ReceiveError> {
-        self.observed(|span| self.dispatch_verified(envelope, span))
-            .await
+        let span = observability::delivery_span(self.inner.verifier.scheme_name());
+        self.observed(Instant::now(), span, |span| {
+            self.dispatch_verified(envelope, span)
+        })
+        .await
     }
 
     async fn dispatch_verified(
@@ -378,7 +387,8 @@ impl Receiver {
             );
             return Ok(Receipt::default());
         }
-        let received_at = OffsetDateTime::now_utc();
+        // Read when the first handler is claimed: a duplicate needs no clock.
+        let mut received_at = None;
         let mut receipt = Receipt::default();
         let mut failures = Vec::new();
         let mut in_progress: Option<Duration> = None;
@@ -408,7 +418,7 @@ impl Receiver {
                     let delivery = Delivery::new(
                         Arc::clone(&envelope),
                         Arc::clone(&inner.resources),
-                        received_at,
+                        *received_at.get_or_insert_with(OffsetDateTime::now_utc),
                         registration.path(),
                     );
                     match self.run(index, registration, delivery, lease).await? {
@@ -528,40 +538,12 @@ impl Receiver {
                 // nor the renewal's.
                 match poll_once(&mut guarded).await {
                     Poll::Ready(result) => finished(Ok(result)),
-                    Poll::Pending => {
-                        let mut timed = pin!(tokio::time::timeout_at(deadline, guarded));
-                        let renew_every = inner.limits.lease / 3;
-                        // A renewal runs beside the handler, never in its place: awaited in
-                        // the loop body, a slow renewal would stop polling the handler (on
-                        // SQLite, `extend` waits for the write lock that a `Tx` handler's own
-                        // transaction holds), and the stalled handler would overrun its time
-                        // limit.
-                        let mut renewal: Option<
-                            crate::idempotency::BoxFuture<'_, Result<(), StoreError>>,
-                        > = None;
-                        loop {
-                            tokio::select! {
-                                biased;
-                                result = &mut timed => break finished(result),
-                                renewed = async {
-                                    match renewal.as_mut() {
-                                        Some(renewal) => renewal.await,
-                                        None => std::future::pending().await,
-                                    }
-                                }, if renewal.is_some() => {
-                                    renewal = None;
-                                    if let Err(error) = renewed {
-                                        warn!(handler = registration.path(), %error, "could not renew lease");
-                                    }
-                                }
-                                () = tokio::time::sleep(renew_every), if renewal.is_none() => {
-                                    renewal = Some(Box::pin(
-                                        self.store_op(inner.store.extend(&lease, inner.limits.lease)),
-                                    ));
-                                }
-                            }
-                        }
-                    }
+                    // Only a handler that waits pays for the timers (and a box), and the
+                    // receive future stays small for those that do not.
+                    Poll::Pending => finished(
+                        Box::pin(self.supervise(registration, &lease, &mut guarded, deadline))
+                            .await,
+                    ),
                 }
             }
         };
@@ -645,6 +627,47 @@ impl Receiver {
         Ok(Some(cause))
     }
 
+    /// Drives a handler that did not finish on its first poll until it does or `deadline`
+    /// passes, renewing its lease beside it every third of the lease.
+    async fn supervise<F: Future + Unpin>(
+        &self,
+        registration: &Registration,
+        lease: &Lease,
+        handler: F,
+        deadline: tokio::time::Instant,
+    ) -> Result<F::Output, tokio::time::error::Elapsed> {
+        let inner = &*self.inner;
+        let mut timed = pin!(tokio::time::timeout_at(deadline, handler));
+        let renew_every = inner.limits.lease / 3;
+        // A renewal runs beside the handler, never in its place: awaited in the loop body, a
+        // slow renewal would stop polling the handler (on SQLite, `extend` waits for the write
+        // lock that a `Tx` handler's own transaction holds), and the stalled handler would
+        // overrun its time limit.
+        let mut renewal: Option<crate::idempotency::BoxFuture<'_, Result<(), StoreError>>> = None;
+        loop {
+            tokio::select! {
+                biased;
+                result = &mut timed => return result,
+                renewed = async {
+                    match renewal.as_mut() {
+                        Some(renewal) => renewal.await,
+                        None => std::future::pending().await,
+                    }
+                }, if renewal.is_some() => {
+                    renewal = None;
+                    if let Err(error) = renewed {
+                        warn!(handler = registration.path(), %error, "could not renew lease");
+                    }
+                }
+                () = tokio::time::sleep(renew_every), if renewal.is_none() => {
+                    renewal = Some(Box::pin(
+                        self.store_op(inner.store.extend(lease, inner.limits.lease)),
+                    ));
+                }
+            }
+        }
+    }
+
     /// Give a claim up after a failure. If the store cannot be reached, the lease expires on
     /// its own and the next delivery after that runs the handler.
     async fn release(&self, lease: &Lease) {
@@ -669,7 +692,9 @@ impl Receiver {
         if let Poll::Ready(result) = poll_once(op.as_mut()).await {
             return result;
         }
-        match tokio::time::timeout(self.inner.limits.store_timeout, op).await {
+        // Boxed: the timer's state would otherwise sit in every future that awaits a store
+        // operation, the memory store's included.
+        match Box::pin(tokio::time::timeout(self.inner.limits.store_timeout, op)).await {
             Ok(result) => result,
             Err(elapsed) => Err(StoreError::unavailable(elapsed)),
         }

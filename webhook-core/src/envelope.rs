@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use time::OffsetDateTime;
 
+use crate::ascii;
 use crate::signature::Verified;
 
 /// The longest event id or event type accepted, in bytes. Ids are idempotency keys; a bound keeps
@@ -509,13 +510,13 @@ fn span_of(body: &[u8], part: &RawValue) -> Range<usize> {
 /// Event ids are printable ASCII (space included: ids are compared byte for byte, so a trailing
 /// space makes a different id), 1 to [`MAX_ID_LEN`] bytes.
 pub(crate) fn valid_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= MAX_ID_LEN && id.bytes().all(|b| (0x20..0x7f).contains(&b))
+    !id.is_empty() && id.len() <= MAX_ID_LEN && ascii::printable(id)
 }
 
 fn valid_type(event_type: &str) -> bool {
     !event_type.is_empty()
         && event_type.len() <= MAX_ID_LEN
-        && event_type.bytes().all(|b| b.is_ascii_graphic())
+        && ascii::every_byte(event_type.as_bytes(), |b| b.is_ascii_graphic())
 }
 
 /// Parses an RFC 3339 timestamp. The form senders use (`2023-11-14T22:13:20Z`, optionally with

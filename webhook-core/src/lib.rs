@@ -113,6 +113,7 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod ascii;
 mod clock;
 mod dispatch;
 mod envelope;

@@ -208,8 +208,10 @@ impl fmt::Display for RegisteredHandler {
 #[derive(Debug, Clone, Default)]
 pub struct Registry {
     handlers: Vec<Registration>,
-    /// Exact type -> every handler that runs for it (wildcards included), in order.
-    exact: HashMap<&'static str, Box<[usize]>>,
+    /// Exact type -> every handler that runs for it (wildcards included), in order. Hashed
+    /// with a fast seeded hash rather than SipHash: its keys are fixed when it is built, and a
+    /// lookup only probes.
+    exact: HashMap<&'static str, Box<[usize]>, rapidhash::fast::RandomState>,
     /// Handlers that match types not in `exact` (catch-all and prefixes), in order.
     wildcards: Vec<usize>,
 }
@@ -457,7 +459,7 @@ impl RegistryBuilder {
         let wildcards: Vec<usize> = (0..handlers.len())
             .filter(|&i| !matches!(Pattern::parse(handlers[i].pattern), Some(Pattern::Exact(_))))
             .collect();
-        let mut exact = HashMap::new();
+        let mut exact = HashMap::default();
         for r in &handlers {
             if let Some(Pattern::Exact(event_type)) = Pattern::parse(r.pattern) {
                 exact.entry(event_type).or_insert_with(|| {

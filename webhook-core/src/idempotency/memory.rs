@@ -1,8 +1,7 @@
 //! The in-memory store: one process, forgotten on restart.
 
-use std::collections::HashSet;
 use std::hash::BuildHasher;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use hashbrown::HashTable;
@@ -35,6 +34,7 @@ pub struct MemoryStore {
     state: Mutex<Inner>,
 }
 
+/// Every record of a store, in one table: a new event costs one small entry and its key.
 #[derive(Debug)]
 struct Inner {
     /// One entry per (namespace, event id) holding all of the event's records (its type
@@ -42,12 +42,12 @@ struct Inner {
     /// key's hash: growing the table moves entries without reading their keys again.
     events: HashTable<Entry>,
     hasher: Hasher,
-    /// Handler paths and event types, shared by every record that names them, so a record
-    /// allocates neither. Handler paths come from the application's code and types from
-    /// verified deliveries; a sweep drops those no record names any more.
-    names: HashSet<Arc<str>, Hasher>,
-    /// [`EVENT_TYPE_RECORD`], shared by every type record.
-    type_record: Arc<str>,
+    /// Handler paths and event types, which records name by index.
+    names: Names,
+    /// [`EVENT_TYPE_RECORD`]'s index in `names`.
+    type_record: u32,
+    /// Records keep their times as nanoseconds since this instant: 8 bytes instead of 16.
+    epoch: Instant,
     /// Claims since the last sweep.
     claims: usize,
     /// Claims between the last sweep and the next.
@@ -61,11 +61,14 @@ struct Inner {
 
 impl Default for Inner {
     fn default() -> Self {
+        let mut names = Names::default();
+        let type_record = names.intern(EVENT_TYPE_RECORD);
         Self {
             events: HashTable::new(),
             hasher: Hasher::default(),
-            names: HashSet::default(),
-            type_record: EVENT_TYPE_RECORD.into(),
+            names,
+            type_record,
+            epoch: Instant::now(),
             claims: 0,
             sweep_after: 0,
             scratch: String::new(),
@@ -74,6 +77,15 @@ impl Default for Inner {
     }
 }
 
+/// A time as nanoseconds since the store's epoch.
+type Nanos = u64;
+
+fn nanos(duration: Duration) -> Nanos {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// Small on purpose: entries sit in the table itself, and inserting into a large table costs a
+/// cache miss per line an entry spans.
 #[derive(Debug)]
 struct Entry {
     hash: u64,
@@ -83,43 +95,45 @@ struct Entry {
     records: SmallVec<[Record; 2]>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 struct Record {
-    handler: Arc<str>,
-    event_type: Arc<str>,
+    /// Index in [`Names`].
+    handler: u32,
+    /// Index in [`Names`].
+    event_type: u32,
     state: RecordState,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 enum RecordState {
     InProgress {
         token: u64,
-        expires: Instant,
+        expires: Nanos,
         attempts: u32,
     },
     Completed {
-        expires: Instant,
+        expires: Nanos,
     },
     /// Released by its holder: absent to every operation, kept only so the next claim knows
     /// its attempt number, until the next sweep (`expires` is the time of the release).
     Released {
-        expires: Instant,
+        expires: Nanos,
         attempts: u32,
     },
 }
 
 impl Record {
-    fn expired(&self, now: Instant) -> bool {
-        match &self.state {
+    fn expired(&self, now: Nanos) -> bool {
+        match self.state {
             RecordState::InProgress { expires, .. }
             | RecordState::Completed { expires }
-            | RecordState::Released { expires, .. } => *expires <= now,
+            | RecordState::Released { expires, .. } => expires <= now,
         }
     }
 
     /// Whether it counts: not released, and not completed past its retention (an expired
     /// lease still counts, for its event type and attempt number).
-    fn standing(&self, now: Instant) -> bool {
+    fn standing(&self, now: Nanos) -> bool {
         match self.state {
             RecordState::Released { .. } => false,
             RecordState::Completed { expires } => expires > now,
@@ -136,6 +150,83 @@ impl Record {
             RecordState::Completed { .. } => 1,
         }
     }
+}
+
+/// Handler paths and event types by index: a record names each in 4 bytes, and copying one
+/// touches no reference count. Handler paths come from the application's code and types from
+/// verified deliveries; a sweep frees those no record names any more.
+#[derive(Debug, Default)]
+struct Names {
+    /// By index; a freed slot holds `None` until it is reused.
+    slots: Vec<Option<Box<str>>>,
+    /// Indices of the occupied slots, hashed by their name.
+    index: HashTable<u32>,
+    free: Vec<u32>,
+    hasher: Hasher,
+}
+
+impl Names {
+    fn get(&self, index: u32) -> &str {
+        slot(&self.slots, index)
+    }
+
+    fn find(&self, name: &str) -> Option<u32> {
+        let hash = self.hasher.hash_one(name);
+        self.index
+            .find(hash, |&index| slot(&self.slots, index) == name)
+            .copied()
+    }
+
+    fn intern(&mut self, name: &str) -> u32 {
+        if let Some(found) = self.find(name) {
+            return found;
+        }
+        let Self {
+            slots,
+            index,
+            free,
+            hasher,
+        } = self;
+        let taken = match free.pop() {
+            Some(taken) => {
+                slots[taken as usize] = Some(name.into());
+                taken
+            }
+            None => {
+                // Four billion names standing at once would take far more memory than this
+                // store could hold first.
+                let taken = u32::try_from(slots.len()).unwrap_or(u32::MAX);
+                slots.push(Some(name.into()));
+                taken
+            }
+        };
+        index.insert_unique(hasher.hash_one(name), taken, |&index| {
+            hasher.hash_one(slot(slots, index))
+        });
+        taken
+    }
+
+    /// Frees every name whose index `used` does not mark.
+    fn retain_used(&mut self, used: &[bool]) {
+        let Self {
+            slots, index, free, ..
+        } = self;
+        index.retain(|&mut taken| {
+            let keep = used.get(taken as usize).copied().unwrap_or(false);
+            if !keep {
+                slots[taken as usize] = None;
+                free.push(taken);
+            }
+            keep
+        });
+    }
+}
+
+fn slot(slots: &[Option<Box<str>>], index: u32) -> &str {
+    slots
+        .get(index as usize)
+        .and_then(Option::as_deref)
+        .unwrap_or_default()
 }
 
 impl MemoryStore {
@@ -187,26 +278,21 @@ fn carries(lease: &Lease, token: u64) -> bool {
     itoa::Buffer::new().format(token) == lease.token()
 }
 
-/// The shared copy of `name`, made on first use.
-fn intern(names: &mut HashSet<Arc<str>, Hasher>, name: &str) -> Arc<str> {
-    if let Some(shared) = names.get(name) {
-        return Arc::clone(shared);
-    }
-    let shared: Arc<str> = name.into();
-    names.insert(Arc::clone(&shared));
-    shared
-}
-
 impl Entry {
-    fn record(&mut self, handler: &str) -> Option<&mut Record> {
+    fn record(&mut self, handler: Option<u32>) -> Option<&mut Record> {
+        let handler = handler?;
         self.records
             .iter_mut()
-            .find(|record| *record.handler == *handler)
+            .find(|record| record.handler == handler)
     }
 }
 
 impl Inner {
-    fn sweep_if_due(&mut self, now: Instant) {
+    fn now(&self) -> Nanos {
+        nanos(Instant::now().saturating_duration_since(self.epoch))
+    }
+
+    fn sweep_if_due(&mut self, now: Nanos) {
         self.claims += 1;
         if self.claims >= self.sweep_after.max(SWEEP_EVERY) {
             self.remove_expired(now);
@@ -217,15 +303,26 @@ impl Inner {
 
     /// Drops expired records, entries left without records and names no record uses; how
     /// many records were dropped.
-    fn remove_expired(&mut self, now: Instant) -> usize {
+    fn remove_expired(&mut self, now: Nanos) -> usize {
         let mut removed = 0;
+        let mut used = vec![false; self.names.slots.len()];
+        let mut mark = |index: u32| {
+            if let Some(used) = used.get_mut(index as usize) {
+                *used = true;
+            }
+        };
+        mark(self.type_record);
         self.events.retain(|entry| {
             let before = entry.records.len();
             entry.records.retain(|record| !record.expired(now));
             removed += before - entry.records.len();
+            for record in &entry.records {
+                mark(record.handler);
+                mark(record.event_type);
+            }
             !entry.records.is_empty()
         });
-        self.names.retain(|name| Arc::strong_count(name) > 1);
+        self.names.retain_used(&used);
         removed
     }
 
@@ -240,8 +337,9 @@ impl Inner {
 
     /// The record `lease` holds, if it still holds it.
     fn held(&mut self, lease: &Lease) -> Option<&mut Record> {
+        let handler = self.names.find(lease.handler());
         self.entry(lease.namespace(), lease.event_id())?
-            .record(lease.handler())
+            .record(handler)
             .filter(|record| matches!(record.state, RecordState::InProgress { token, .. } if carries(lease, token)))
     }
 
@@ -251,9 +349,10 @@ impl Inner {
         key: &ClaimKey<'_>,
         lease: Duration,
         type_retention: Option<Duration>,
-        now: Instant,
+        now: Nanos,
     ) -> Claim {
-        // Split borrows: the entry lives in `events`, the shared names in `names`.
+        let handler = self.names.find(key.handler);
+        // Split borrows: the entry lives in `events`, the names in `names`.
         let entry = {
             fill_key(&mut self.scratch, key.namespace, key.event_id);
             let hash = self.hasher.hash_one(self.scratch.as_str());
@@ -272,46 +371,44 @@ impl Inner {
                 .into_mut()
         };
         let names = &mut self.names;
-        // Both records of a new event share one copy of its type.
-        let mut shared_type = None;
-        let mut event_type =
-            || Arc::clone(shared_type.get_or_insert_with(|| intern(names, key.event_type)));
+        let conflict = |names: &Names, record: &Record| {
+            let recorded = names.get(record.event_type);
+            (recorded != key.event_type).then(|| Claim::Conflict {
+                recorded_type: recorded.to_owned(),
+            })
+        };
         if let Some(retention) = type_retention {
             let completed = RecordState::Completed {
-                expires: now + retention,
+                expires: now.saturating_add(nanos(retention)),
             };
-            match entry.record(EVENT_TYPE_RECORD) {
+            match entry.record(Some(self.type_record)) {
                 Some(record) if record.standing(now) => {
-                    if *record.event_type != *key.event_type {
-                        return Claim::Conflict {
-                            recorded_type: record.event_type.to_string(),
-                        };
+                    if let Some(conflict) = conflict(names, record) {
+                        return conflict;
                     }
                 }
                 Some(record) => {
-                    record.event_type = event_type();
+                    record.event_type = names.intern(key.event_type);
                     record.state = completed;
                 }
                 None => entry.records.push(Record {
-                    handler: Arc::clone(&self.type_record),
-                    event_type: event_type(),
+                    handler: self.type_record,
+                    event_type: names.intern(key.event_type),
                     state: completed,
                 }),
             }
         }
-        let record = entry.record(key.handler);
+        let record = entry.record(handler);
         let attempts = record.as_deref().map_or(1, Record::next_attempt);
         if let Some(record) = record.as_deref().filter(|record| record.standing(now)) {
-            if *record.event_type != *key.event_type {
-                return Claim::Conflict {
-                    recorded_type: record.event_type.to_string(),
-                };
+            if let Some(conflict) = conflict(names, record) {
+                return conflict;
             }
-            match &record.state {
+            match record.state {
                 RecordState::Completed { .. } => return Claim::Completed,
-                RecordState::InProgress { expires, .. } if *expires > now => {
+                RecordState::InProgress { expires, .. } if expires > now => {
                     return Claim::InProgress {
-                        retry_after: *expires - now,
+                        retry_after: Duration::from_nanos(expires - now),
                     };
                 }
                 RecordState::InProgress { .. } | RecordState::Released { .. } => {}
@@ -321,24 +418,20 @@ impl Inner {
         let token = self.last_token;
         let state = RecordState::InProgress {
             token,
-            expires: now + lease,
+            expires: now.saturating_add(nanos(lease)),
             attempts,
         };
+        let event_type = names.intern(key.event_type);
         match record {
             Some(record) => {
-                if *record.event_type != *key.event_type {
-                    record.event_type = event_type();
-                }
+                record.event_type = event_type;
                 record.state = state;
             }
-            None => {
-                let event_type = event_type();
-                entry.records.push(Record {
-                    handler: intern(names, key.handler),
-                    event_type,
-                    state,
-                });
-            }
+            None => entry.records.push(Record {
+                handler: names.intern(key.handler),
+                event_type,
+                state,
+            }),
         }
         Claim::Acquired(Lease::new(key, itoa::Buffer::new().format(token)).with_attempt(attempts))
     }
@@ -347,8 +440,8 @@ impl Inner {
 impl IdempotencyStore for MemoryStore {
     async fn claim(&self, key: &ClaimKey<'_>, lease: Duration) -> Result<Claim, StoreError> {
         key.validate()?;
-        let now = Instant::now();
         let mut inner = self.lock();
+        let now = inner.now();
         inner.sweep_if_due(now);
         Ok(inner.claim(key, lease, None, now))
     }
@@ -361,27 +454,27 @@ impl IdempotencyStore for MemoryStore {
         retention: Duration,
     ) -> Result<Claim, StoreError> {
         key.validate()?;
-        let now = Instant::now();
         let mut inner = self.lock();
+        let now = inner.now();
         inner.sweep_if_due(now);
         Ok(inner.claim(key, lease, Some(retention), now))
     }
 
     async fn complete(&self, lease: &Lease, retention: Duration) -> Result<(), StoreError> {
         let mut inner = self.lock();
+        let expires = inner.now().saturating_add(nanos(retention));
         let record = inner.held(lease).ok_or(StoreError::LeaseLost)?;
-        record.state = RecordState::Completed {
-            expires: Instant::now() + retention,
-        };
+        record.state = RecordState::Completed { expires };
         Ok(())
     }
 
     async fn release(&self, lease: &Lease) -> Result<(), StoreError> {
         let mut inner = self.lock();
+        let now = inner.now();
         if let Some(record) = inner.held(lease) {
             if let RecordState::InProgress { attempts, .. } = record.state {
                 record.state = RecordState::Released {
-                    expires: Instant::now(),
+                    expires: now,
                     attempts,
                 };
             }
@@ -391,9 +484,10 @@ impl IdempotencyStore for MemoryStore {
 
     async fn extend(&self, lease: &Lease, by: Duration) -> Result<(), StoreError> {
         let mut inner = self.lock();
+        let until = inner.now().saturating_add(nanos(by));
         match inner.held(lease).map(|record| &mut record.state) {
             Some(RecordState::InProgress { expires, .. }) => {
-                *expires = Instant::now() + by;
+                *expires = until;
                 Ok(())
             }
             _ => Err(StoreError::LeaseLost),
@@ -401,8 +495,9 @@ impl IdempotencyStore for MemoryStore {
     }
 
     async fn purge_expired(&self) -> Result<u64, StoreError> {
-        let now = Instant::now();
-        let removed = self.lock().remove_expired(now);
+        let mut inner = self.lock();
+        let now = inner.now();
+        let removed = inner.remove_expired(now);
         Ok(removed as u64)
     }
 }

@@ -98,25 +98,23 @@ impl ClaimKey<'_> {
     /// # Errors
     /// [`StoreError::InvalidKey`] naming the part that is refused.
     pub fn validate(&self) -> Result<(), StoreError> {
-        fn printable_ascii(part: &str) -> bool {
-            !part.is_empty()
-                && part.len() <= crate::MAX_ID_LEN
-                && part.bytes().all(|b| (0x20..0x7f).contains(&b))
-        }
+        use crate::ascii::printable as printable_ascii;
         fn no_control(part: &str, max: usize) -> bool {
             // Types and handler paths are nearly always printable ASCII, which a byte scan
             // settles; only other text needs decoding (C1 controls are two-byte characters).
             !part.is_empty()
                 && part.len() <= max
-                && (part.bytes().all(|b| (0x20..0x7f).contains(&b))
-                    || !part.chars().any(char::is_control))
+                && (printable_ascii(part) || !part.chars().any(char::is_control))
         }
         if !crate::envelope::valid_id(self.event_id) {
             return Err(StoreError::InvalidKey(
                 "event id must be 1 to 255 printable ASCII characters",
             ));
         }
-        if !printable_ascii(self.namespace) {
+        if self.namespace.is_empty()
+            || self.namespace.len() > crate::MAX_ID_LEN
+            || !printable_ascii(self.namespace)
+        {
             return Err(StoreError::InvalidKey(
                 "namespace must be 1 to 255 printable ASCII characters",
             ));

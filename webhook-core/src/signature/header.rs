@@ -8,6 +8,7 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use super::{SecretError, VerifyError, MAX_SIGNATURES};
+use crate::ascii::every_byte;
 
 /// An HMAC-SHA256 key with its key schedule computed once.
 #[derive(Clone)]
@@ -96,12 +97,6 @@ fn word(bytes: &[u8]) -> u64 {
     let mut word = [0u8; 8];
     word.copy_from_slice(bytes);
     u64::from_ne_bytes(word)
-}
-
-/// Whether every byte satisfies `test`. Without `Iterator::all`'s early exit, the compiler
-/// checks several bytes per instruction; these inputs are short and nearly always pass.
-fn every_byte(text: &[u8], test: impl Fn(u8) -> bool) -> bool {
-    text.iter().fold(true, |ok, &b| ok & test(b))
 }
 
 /// A parsed `t=..,v1=..` header. The timestamp text is kept as received because it is part of

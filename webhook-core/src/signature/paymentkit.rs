@@ -7,6 +7,8 @@ use super::{
     Freshness, Scheme, SecretError, SignError, SignedRequest, Unsigned, Verified, VerifyError,
 };
 
+/// Evaluated at compile time: the name is not parsed per request.
+const NAME: HeaderName = HeaderName::from_static(HEADER);
 const HEADER: &str = "x-webhook-signature";
 
 /// PaymentKit's webhook-endpoint signature (signing.md, "Decided", and section 1.4).
@@ -39,7 +41,7 @@ impl Scheme for PaymentKit {
         request: &SignedRequest<'_>,
         freshness: Freshness,
     ) -> Result<Verified, VerifyError> {
-        verify_timestamped(HEADER, keys, request, freshness)
+        verify_timestamped(&NAME, HEADER, keys, request, freshness)
     }
 
     fn sign(
@@ -55,7 +57,11 @@ impl Scheme for PaymentKit {
 }
 
 /// Verify a `t=..,v1=..` header whose signed content is `"<t>." + body`.
+///
+/// `name` is `header` as a `HeaderName`: looked up by it, the header's name is not parsed
+/// again for every request.
 pub(crate) fn verify_timestamped(
+    name: &HeaderName,
     header: &'static str,
     keys: &[HmacKey],
     request: &SignedRequest<'_>,
@@ -63,7 +69,7 @@ pub(crate) fn verify_timestamped(
 ) -> Result<Verified, VerifyError> {
     let value = request
         .headers
-        .get(header)
+        .get(name)
         .ok_or(VerifyError::MissingHeader(header))?;
     let parsed = parse_timestamped(header, value.as_bytes())?;
     // The window is checked before any MAC is computed: stale replays cost no hashing.

@@ -8,6 +8,8 @@ use super::{
     Freshness, Scheme, SecretError, SignError, SignedRequest, Unsigned, Verified, VerifyError,
 };
 
+/// Evaluated at compile time: the name is not parsed per request.
+const NAME: HeaderName = HeaderName::from_static(HEADER);
 const HEADER: &str = "stripe-signature";
 
 /// Stripe's webhook signature (signing.md section 2).
@@ -51,7 +53,7 @@ impl Scheme for Stripe {
         request: &SignedRequest<'_>,
         freshness: Freshness,
     ) -> Result<Verified, VerifyError> {
-        verify_timestamped(HEADER, keys, request, freshness)
+        verify_timestamped(&NAME, HEADER, keys, request, freshness)
     }
 
     fn sign(

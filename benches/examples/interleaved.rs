@@ -1,0 +1,128 @@
+//! The whole in-process pipeline, framework against hand-written, in alternating batches: a
+//! ratio that holds on a shared machine whose speed drifts during a run.
+//!
+//! ```text
+//! cargo run --profile bench -p webhook-benches --example interleaved -- new 1024 200 500
+//! ```
+//!
+//! Arguments: `new` or `duplicate`; the body size in bytes; the number of rounds; deliveries
+//! per batch. Each round signs a fresh batch for each side just before timing it (so the
+//! bodies are in cache, as in the criterion benches), runs the framework's batch and the
+//! hand-written one back to back (the order alternates between rounds), and keeps the ratio of
+//! their times. Printed: the median ratio with its quartiles, and the median time per
+//! delivery of each side. Criterion's `pipeline` group measures the two cases minutes apart;
+//! a drift of the machine's speed in between shows up there as a ratio.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::Request;
+use webhook_benches::{object_json, HandWritten, Intent, EVENT_TYPE, PATH, SECRET};
+use webhook_core::signature::{PaymentKit, Verifier};
+use webhook_core::test_util::TestSender;
+use webhook_core::{on_event, Event, HandlerError, MemoryStore, Receiver};
+
+#[on_event("payment_intent.succeeded")]
+async fn fulfil(event: Event<Intent>) -> Result<(), HandlerError> {
+    black_box(event.object());
+    Ok(())
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    let [_, kind, size, rounds, batch] = args.as_slice() else {
+        return Err("usage: interleaved <new|duplicate> <bytes> <rounds> <batch>".into());
+    };
+    let duplicate = match kind.as_str() {
+        "new" => false,
+        "duplicate" => true,
+        _ => return Err("the kind is `new` or `duplicate`".into()),
+    };
+    let (size, rounds, batch): (usize, usize, usize) =
+        (size.parse()?, rounds.parse()?, batch.parse()?);
+    let sender = TestSender::new(PaymentKit, SECRET)?.path(PATH);
+    let object = object_json("evt_000000000000", 0, size);
+    let mut next_id = 0u64;
+    let mut sign = |count: usize| -> Result<Vec<Request<Bytes>>, Box<dyn std::error::Error>> {
+        (0..count)
+            .map(|_| {
+                next_id += u64::from(!duplicate);
+                let id = format!("evt_{next_id:012}");
+                Ok(sender.event(&id, EVENT_TYPE, &object).request()?)
+            })
+            .collect()
+    };
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let receiver = Receiver::builder()
+        .verifier(Verifier::builder(PaymentKit).secret(SECRET).build()?)
+        .store(MemoryStore::new())
+        .build()?;
+    let hand = HandWritten::new(SECRET);
+    if duplicate {
+        // Both sides have seen the one event before the first round.
+        let first = sign(1)?.remove(0);
+        rt.block_on(receiver.receive(first.clone()))?;
+        hand.receive(first.headers(), first.body(), |_, _: Intent| ())
+            .map_err(|e| format!("{e:?}"))?;
+    }
+
+    let framework = |requests: Vec<Request<Bytes>>| {
+        rt.block_on(async {
+            for request in requests {
+                black_box(receiver.receive(request).await.expect("accepted"));
+            }
+        });
+    };
+    let hand_written = |requests: Vec<Request<Bytes>>| {
+        for request in requests {
+            black_box(
+                hand.receive(request.headers(), request.body(), |id, intent: Intent| {
+                    black_box((id, &intent));
+                })
+                .expect("accepted"),
+            );
+        }
+    };
+
+    let (mut ratios, mut ours, mut theirs) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let (a, b) = (sign(batch)?, sign(batch)?);
+        let (framework_time, hand_time) = if round % 2 == 0 {
+            let f = timed(|| framework(a));
+            (f, timed(|| hand_written(b)))
+        } else {
+            let h = timed(|| hand_written(b));
+            (timed(|| framework(a)), h)
+        };
+        ratios.push(framework_time.as_secs_f64() / hand_time.as_secs_f64());
+        ours.push(framework_time / u32::try_from(batch)?);
+        theirs.push(hand_time / u32::try_from(batch)?);
+    }
+    ratios.sort_by(f64::total_cmp);
+    ours.sort();
+    theirs.sort();
+    let quartile = |q: usize| ratios[(ratios.len() - 1) * q / 4];
+    println!(
+        "{kind} {size} B: framework / hand-written = {:.3} (quartiles {:.3}..{:.3}, {rounds} rounds \
+         of {batch}); per delivery {:?} / {:?} (medians)",
+        quartile(2),
+        quartile(1),
+        quartile(3),
+        ours[ours.len() / 2],
+        theirs[theirs.len() / 2],
+    );
+    Ok(())
+}
+
+/// The wall time of `work`. (On-CPU time from `schedstat` is only updated at scheduler ticks,
+/// too coarse for a batch; preemption by other processes shows up as outlying rounds, which the
+/// median ignores.)
+fn timed(work: impl FnOnce()) -> Duration {
+    let start = Instant::now();
+    work();
+    start.elapsed()
+}
