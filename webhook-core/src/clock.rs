@@ -1,9 +1,11 @@
 //! Where "now" comes from, so tests can move time instead of sleeping.
 
 use std::fmt;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use time::OffsetDateTime;
 
 /// A source of wall-clock time in whole Unix seconds.
 ///
@@ -63,3 +65,85 @@ impl Clock for ManualClock {
 
 /// Shared handle to a clock.
 pub(crate) type SharedClock = Arc<dyn Clock>;
+
+/// Wall-clock times of monotonic instants, from a wall-clock reading taken at most once a
+/// second: a delivery's `received_at` then costs no clock read beyond the one that times it.
+///
+/// Between two readings the monotonic and wall clocks drift apart by at most parts per
+/// million, so a derived time is within microseconds of a fresh reading; a step of the wall
+/// clock (NTP, an operator) shows from the next reading on, at most a second later.
+#[derive(Debug)]
+pub(crate) struct WallClock {
+    base: std::time::Instant,
+    /// Unix nanoseconds at `base`, as of the last reading.
+    offset: AtomicI64,
+    /// Nanoseconds after `base` of the last reading.
+    read_at: AtomicU64,
+}
+
+/// How often the wall clock is read again.
+const WALL_CLOCK_REFRESH: u64 = 1_000_000_000;
+
+impl WallClock {
+    pub(crate) fn new() -> Self {
+        let clock = Self {
+            base: std::time::Instant::now(),
+            offset: AtomicI64::new(0),
+            read_at: AtomicU64::new(0),
+        };
+        clock.read(0);
+        clock
+    }
+
+    /// The wall-clock time of `at`.
+    pub(crate) fn at(&self, at: std::time::Instant) -> OffsetDateTime {
+        let since = nanos(at.saturating_duration_since(self.base));
+        if since.abs_diff(self.read_at.load(Ordering::Relaxed)) > WALL_CLOCK_REFRESH {
+            self.read(nanos(self.base.elapsed()));
+        }
+        let unix_nanos = i128::from(self.offset.load(Ordering::Relaxed)) + i128::from(since);
+        OffsetDateTime::from_unix_timestamp_nanos(unix_nanos)
+            .unwrap_or_else(|_| OffsetDateTime::now_utc())
+    }
+
+    /// Reads the wall clock, `since_base` nanoseconds after `base`. Racing readers store
+    /// readings a moment apart; either is as good.
+    fn read(&self, since_base: u64) {
+        let unix_nanos = match SystemTime::now().duration_since(UNIX_EPOCH) {
+            Ok(elapsed) => i64::try_from(elapsed.as_nanos()).unwrap_or(i64::MAX),
+            Err(before) => i64::try_from(before.duration().as_nanos()).map_or(i64::MIN, |n| -n),
+        };
+        let since = i64::try_from(since_base).unwrap_or(i64::MAX);
+        self.offset
+            .store(unix_nanos.saturating_sub(since), Ordering::Relaxed);
+        self.read_at.store(since_base, Ordering::Relaxed);
+    }
+}
+
+fn nanos(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derived_wall_times_follow_the_wall_clock() {
+        let clock = WallClock::new();
+        let now = std::time::Instant::now();
+        let derived = clock.at(now);
+        let read = OffsetDateTime::now_utc();
+        assert!(
+            (read - derived).abs() < time::Duration::milliseconds(50),
+            "{derived} vs {read}"
+        );
+        // Later instants map to later times, by the same amount.
+        let later = now + std::time::Duration::from_millis(300);
+        assert_eq!(clock.at(later) - derived, time::Duration::milliseconds(300));
+        // Far from the last reading, the wall clock is read again and the result still agrees.
+        let far = now + std::time::Duration::from_secs(5);
+        let expected = read + time::Duration::seconds(5);
+        assert!((clock.at(far) - expected).abs() < time::Duration::milliseconds(50));
+    }
+}

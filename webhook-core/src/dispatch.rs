@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use futures_util::FutureExt;
 use smallvec::SmallVec;
-use time::OffsetDateTime;
 use tracing::{debug, info, warn, Instrument, Span};
 
+use crate::clock::WallClock;
 use crate::envelope::{Envelope, EnvelopeError};
 use crate::handler::{Delivery, ErrorKind, FromRef, HandlerError, MissingState, Resources, TxSlot};
 use crate::idempotency::{
@@ -237,6 +237,7 @@ struct Inner {
     transactions: Option<Arc<dyn TxBackend>>,
     transactional_handlers: HashSet<&'static str>,
     instruments: Instruments,
+    wall_clock: WallClock,
     #[cfg(feature = "test-util")]
     pause: Option<PauseHook>,
 }
@@ -315,26 +316,33 @@ impl Receiver {
         let started = Instant::now();
         let span = observability::delivery_span(self.inner.verifier.scheme_name());
         let envelope = span.in_scope(|| self.verify_and_parse(request));
-        self.observed(started, span, move |span| async move {
-            self.dispatch_verified(Arc::new(envelope?), span).await
-        })
+        self.observed(envelope.map(Arc::new), span, started)
     }
 
-    /// Runs one delivery's processing inside its `webhook.delivery` span, then records its
-    /// outcome and latency (see [`observability`]).
-    async fn observed<'a, F>(
-        &'a self,
-        started: Instant,
+    /// Dispatches one delivery inside its `webhook.delivery` span, then records its outcome
+    /// and latency (see [`observability`]).
+    async fn observed(
+        &self,
+        envelope: Result<Arc<Envelope>, ReceiveError>,
         span: Span,
-        process: impl FnOnce(Span) -> F,
-    ) -> Result<Receipt, ReceiveError>
-    where
-        F: Future<Output = Result<Receipt, ReceiveError>> + 'a,
-    {
-        let result = process(span.clone()).instrument(span.clone()).await;
-        self.inner
-            .instruments
-            .delivery(&span, DeliveryOutcome::of(&result), started.elapsed());
+        started: Instant,
+    ) -> Result<Receipt, ReceiveError> {
+        // The clock reading that ends the last handler's run, when nothing follows it.
+        let mut ended = None;
+        let result = match envelope {
+            Ok(envelope) => {
+                self.dispatch_verified(envelope, span.clone(), started, &mut ended)
+                    .instrument(span.clone())
+                    .await
+            }
+            Err(error) => Err(error),
+        };
+        let ended = ended.unwrap_or_else(Instant::now);
+        self.inner.instruments.delivery(
+            &span,
+            DeliveryOutcome::of(&result),
+            ended.saturating_duration_since(started),
+        );
         result
     }
 
@@ -364,16 +372,18 @@ impl Receiver {
     /// As [`Receiver::receive`], except the authentication and parsing variants.
     pub async fn dispatch(&self, envelope: Arc<Envelope>) -> Result<Receipt, ReceiveError> {
         let span = observability::delivery_span(self.inner.verifier.scheme_name());
-        self.observed(Instant::now(), span, |span| {
-            self.dispatch_verified(envelope, span)
-        })
-        .await
+        self.observed(Ok(envelope), span, Instant::now()).await
     }
 
+    /// `started` is when the delivery arrived; `ended` is set to the clock reading that ended
+    /// the last handler run when no store operation followed it, so the delivery's latency
+    /// needs no reading of its own.
     async fn dispatch_verified(
         &self,
         envelope: Arc<Envelope>,
         span: Span,
+        started: Instant,
+        ended: &mut Option<Instant>,
     ) -> Result<Receipt, ReceiveError> {
         span.record("event_id", envelope.id());
         span.record("event_type", envelope.event_type());
@@ -387,7 +397,7 @@ impl Receiver {
             );
             return Ok(Receipt::default());
         }
-        // Read when the first handler is claimed: a duplicate needs no clock.
+        // Derived when the first handler is claimed: a duplicate needs no wall-clock time.
         let mut received_at = None;
         let mut receipt = Receipt::default();
         let mut failures = Vec::new();
@@ -399,6 +409,7 @@ impl Receiver {
                 handler: registration.path(),
                 event_type: envelope.event_type(),
             };
+            *ended = None;
             // The first claim also records the event's type (see `claim_first`), so an id
             // delivered again with another type is refused before any handler runs.
             let claim = if position == 0 {
@@ -418,10 +429,13 @@ impl Receiver {
                     let delivery = Delivery::new(
                         Arc::clone(&envelope),
                         Arc::clone(&inner.resources),
-                        *received_at.get_or_insert_with(OffsetDateTime::now_utc),
+                        *received_at.get_or_insert_with(|| inner.wall_clock.at(started)),
                         registration.path(),
                     );
-                    match self.run(index, registration, delivery, lease).await? {
+                    match self
+                        .run(index, registration, delivery, lease, ended)
+                        .await?
+                    {
                         None => receipt.ran.push(registration.path()),
                         Some(cause) => failures.push(HandlerFailure {
                             handler: registration.path(),
@@ -461,17 +475,15 @@ impl Receiver {
         registration: &Registration,
         delivery: Delivery,
         lease: Lease,
+        ended: &mut Option<Instant>,
     ) -> Result<Option<FailureCause>, ReceiveError> {
-        // One clock read for both the handler's latency and its time limit.
-        let started = tokio::time::Instant::now();
+        // One clock read for both the handler's latency and its time limit, one at its end
+        // for its latency and, if nothing follows, the delivery's.
+        let started = Instant::now();
         let span = observability::handler_span(registration.path(), lease.attempt());
+        let deadline = tokio::time::Instant::from_std(started) + self.inner.limits.handler_timeout;
         let result = self
-            .run_claimed(
-                registration,
-                delivery,
-                lease,
-                started + self.inner.limits.handler_timeout,
-            )
+            .run_claimed(registration, delivery, lease, deadline)
             .instrument(span.clone())
             .await;
         let outcome = match &result {
@@ -479,12 +491,14 @@ impl Receiver {
             Ok(Some(cause)) => HandlerOutcome::of_failure(cause),
             Err(_) => HandlerOutcome::StoreUnavailable,
         };
+        let now = Instant::now();
+        *ended = Some(now);
         self.inner.instruments.handler(
             &span,
             index,
             registration.path(),
             outcome,
-            started.elapsed(),
+            now.saturating_duration_since(started),
         );
         result
     }
@@ -1036,6 +1050,7 @@ impl<S> ReceiverBuilder<S> {
                 limits,
                 transactions,
                 transactional_handlers,
+                wall_clock: WallClock::new(),
                 #[cfg(feature = "test-util")]
                 pause: self.pause,
             }),
