@@ -15,6 +15,15 @@
 #              verify, parse, find the id completed, answer 200 without running the handler.
 # wrk reports how many requests of a fresh run were replays (if it outran $EVENTS); every
 # answer must be 2xx, or the run fails. Bounded: about ROUNDS x 2 x (FRESH_SECS + DUP_SECS + 10) s.
+#
+#   MODE=interleaved benches/http_load.sh
+#
+# runs both servers at once, both on CPU $SERVER_CPU (only the one under load is busy), and
+# alternates $BURSTS short wrk bursts of $BURST_SECS s between them, fresh events then
+# duplicates, printing the median ratio of each pair of bursts: on a shared machine whose speed
+# drifts within seconds, that is the steadier figure. Fresh bursts take consecutive slices of
+# $EVENTS signed deliveries (the same slice for both servers, each with its own store); size
+# EVENTS to cover BURSTS bursts at the servers' rate, or wrk reports replays and the run fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +37,9 @@ CONNECTIONS=${CONNECTIONS:-32}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 PORT=${PORT:-3917}
+MODE=${MODE:-sequential}
+BURSTS=${BURSTS:-20}
+BURST_SECS=${BURST_SECS:-1}
 SECRET=whsec_bench_5f0c2d7e9a8b4c1d
 URL_PATH=/webhooks/paymentkit
 TARGET=${CARGO_TARGET_DIR:-target}
@@ -44,47 +56,55 @@ if [ -z "${SKIP_BUILD:-}" ]; then
 fi
 
 work=$(mktemp -d)
-server_pid=
+server_pids=()
 cleanup() {
-    if [ -n "$server_pid" ]; then kill -INT "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+    for pid in "${server_pids[@]}"; do
+        kill -INT "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
     rm -rf "$work"
 }
 trap cleanup EXIT
 
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; }
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# start_server NAME [PORT]
 start_server() {
+    local port=${2:-$PORT}
     case $1 in
         framework)
-            DEMO_STORE=memory DEMO_ADDR=127.0.0.1:$PORT WEBHOOK_SECRET=$SECRET RUST_LOG=warn \
-                taskset -c "$SERVER_CPU" "$TARGET/release/demo" --serve >"$work/server.log" 2>&1 &
+            DEMO_STORE=memory DEMO_ADDR=127.0.0.1:$port WEBHOOK_SECRET=$SECRET RUST_LOG=warn \
+                taskset -c "$SERVER_CPU" "$TARGET/release/demo" --serve >"$work/$1.log" 2>&1 &
             ;;
         hand-written)
-            BASELINE_ADDR=127.0.0.1:$PORT WEBHOOK_SECRET=$SECRET \
-                taskset -c "$SERVER_CPU" "$TARGET/release/baseline_server" >"$work/server.log" 2>&1 &
+            BASELINE_ADDR=127.0.0.1:$port WEBHOOK_SECRET=$SECRET \
+                taskset -c "$SERVER_CPU" "$TARGET/release/baseline_server" >"$work/$1.log" 2>&1 &
             ;;
     esac
-    server_pid=$!
+    server_pids+=($!)
     for _ in $(seq 1 100); do
-        port_open && return 0
+        port_open "$port" && return 0
         sleep 0.1
     done
     echo "the $1 server did not start:" >&2
-    cat "$work/server.log" >&2
+    cat "$work/$1.log" >&2
     exit 1
 }
 
-stop_server() {
-    kill -INT "$server_pid"
-    wait "$server_pid" || true
-    server_pid=
+stop_servers() {
+    for pid in "${server_pids[@]}"; do
+        kill -INT "$pid"
+        wait "$pid" || true
+    done
+    server_pids=()
 }
 
-# run_wrk SECONDS FILE: prints requests/s; fails on any non-2xx answer or socket error.
+# run_wrk SECONDS FILE [PORT]: prints requests/s; fails on any non-2xx answer, socket error or
+# (in interleaved mode) replayed fresh event.
 run_wrk() {
     local out
     out=$(taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d"$1s" --timeout 5s \
-        -s benches/http/signed.lua "http://127.0.0.1:$PORT" -- "$2" "$URL_PATH")
+        -s benches/http/signed.lua "http://127.0.0.1:${3:-$PORT}" -- "$2" "$URL_PATH")
     if grep -qE "Non-2xx|Socket errors" <<<"$out"; then
         echo "$out" >&2
         echo "FAIL: some requests were not answered 2xx" >&2
@@ -97,6 +117,51 @@ run_wrk() {
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs; load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "body: $SIZE bytes; $EVENTS distinct events per round; $CONNECTIONS connections; server on CPU $SERVER_CPU, wrk on CPU $LOAD_CPU"
 
+if [ "$MODE" = interleaved ]; then
+    "$TARGET/release/sign_requests" "$EVENTS" "$SIZE" "$work/all.tsv"
+    head -n "$DUP_EVENTS" "$work/all.tsv" >"$work/dup.tsv"
+    start_server framework "$PORT"
+    start_server hand-written "$((PORT + 1))"
+    per_burst=$((EVENTS / BURSTS))
+    ratios() {  # ratios KIND: one line per burst pair, "framework hand-written ratio"
+        local kind=$1 burst file f h
+        for burst in $(seq 1 "$BURSTS"); do
+            if [ "$kind" = fresh ]; then
+                file="$work/slice.tsv"
+                sed -n "$(((burst - 1) * per_burst + 1)),$((burst * per_burst))p" "$work/all.tsv" >"$file"
+            else
+                file="$work/dup.tsv"
+            fi
+            if [ $((burst % 2)) -eq 1 ]; then
+                f=$(run_wrk "$BURST_SECS" "$file" "$PORT" 2>"$work/wrk.log")
+                h=$(run_wrk "$BURST_SECS" "$file" "$((PORT + 1))" 2>>"$work/wrk.log")
+            else
+                h=$(run_wrk "$BURST_SECS" "$file" "$((PORT + 1))" 2>"$work/wrk.log")
+                f=$(run_wrk "$BURST_SECS" "$file" "$PORT" 2>>"$work/wrk.log")
+            fi
+            if [ "$kind" = fresh ] && grep -q 'replays of sent events: [1-9]' "$work/wrk.log"; then
+                cat "$work/wrk.log" >&2
+                echo "FAIL: a fresh burst replayed events; raise EVENTS" >&2
+                exit 1
+            fi
+            echo "$f $h $(awk -v f="$f" -v h="$h" 'BEGIN { printf "%.3f", f / h }')"
+        done
+    }
+    for kind in fresh dup; do
+        ratios "$kind" >"$work/$kind.txt"
+        sed "s/^/$kind burst: /" "$work/$kind.txt"
+    done
+    stop_servers
+    echo
+    echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+    for kind in fresh dup; do
+        sort -n -k3 "$work/$kind.txt" | awk -v kind="$kind" '{ r[NR] = $3 } END {
+            printf "%-6s framework / hand-written requests/s: median %.3f (quartiles %.3f..%.3f, %d bursts)\n",
+                kind, r[int((NR + 1) / 2)], r[int((NR + 3) / 4)], r[int((3 * NR + 1) / 4)], NR }'
+    done
+    exit 0
+fi
+
 declare -A results
 for round in $(seq 1 "$ROUNDS"); do
     "$TARGET/release/sign_requests" "$EVENTS" "$SIZE" "$work/fresh.tsv"
@@ -107,7 +172,7 @@ for round in $(seq 1 "$ROUNDS"); do
         start_server "$server"
         fresh=$(run_wrk "$FRESH_SECS" "$work/fresh.tsv")
         dup=$(run_wrk "$DUP_SECS" "$work/dup.tsv")
-        stop_server
+        stop_servers
         results[$server,fresh,$round]=$fresh
         results[$server,dup,$round]=$dup
         echo "round $round  $(printf '%-13s' "$server") fresh ${fresh} req/s   duplicate ${dup} req/s"
