@@ -18,10 +18,12 @@ use std::time::Duration;
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use http::Request;
-use webhook_benches::{object_json, HandWritten, Intent, Outcome, EVENT_TYPE, PATH, SECRET, SIZES};
-use webhook_core::signature::{PaymentKit, Verifier};
+use webhook_benches::{
+    framework_receiver, object_json, HandWritten, Intent, Outcome, EVENT_TYPE, PATH, SECRET, SIZES,
+};
+use webhook_core::signature::PaymentKit;
 use webhook_core::test_util::TestSender;
-use webhook_core::{on_event, Event, HandlerError, MemoryStore, Receiver};
+use webhook_core::{on_event, Event, HandlerError};
 
 #[on_event("payment_intent.succeeded")]
 async fn fulfil(event: Event<Intent>) -> Result<(), HandlerError> {
@@ -67,19 +69,6 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("runtime")
 }
 
-fn receiver() -> Receiver {
-    Receiver::builder()
-        .verifier(
-            Verifier::builder(PaymentKit)
-                .secret(SECRET)
-                .build()
-                .expect("verifier"),
-        )
-        .store(MemoryStore::new())
-        .build()
-        .expect("receiver")
-}
-
 fn hand_written(receiver: &HandWritten, request: &Request<Bytes>) -> Outcome {
     receiver
         .receive(request.headers(), request.body(), |id, intent: Intent| {
@@ -91,7 +80,7 @@ fn hand_written(receiver: &HandWritten, request: &Request<Bytes>) -> Outcome {
 fn bench_pipeline(c: &mut Criterion) {
     let rt = runtime();
     for (label, size) in SIZES {
-        let framework = &receiver();
+        let framework = &framework_receiver();
         let baseline = &HandWritten::new(SECRET);
         let mut source = Source::new("new_", size);
         let len = source.next().body().len() as u64;

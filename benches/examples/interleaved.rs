@@ -18,10 +18,12 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::Request;
-use webhook_benches::{object_json, HandWritten, Intent, EVENT_TYPE, PATH, SECRET};
-use webhook_core::signature::{PaymentKit, Verifier};
+use webhook_benches::{
+    framework_receiver, object_json, HandWritten, Intent, EVENT_TYPE, PATH, SECRET,
+};
+use webhook_core::signature::PaymentKit;
 use webhook_core::test_util::TestSender;
-use webhook_core::{on_event, Event, HandlerError, MemoryStore, Receiver};
+use webhook_core::{on_event, Event, HandlerError};
 
 #[on_event("payment_intent.succeeded")]
 async fn fulfil(event: Event<Intent>) -> Result<(), HandlerError> {
@@ -57,10 +59,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let receiver = Receiver::builder()
-        .verifier(Verifier::builder(PaymentKit).secret(SECRET).build()?)
-        .store(MemoryStore::new())
-        .build()?;
+    let receiver = framework_receiver();
     let hand = HandWritten::new(SECRET);
     if duplicate {
         // Both sides have seen the one event before the first round.

@@ -20,6 +20,26 @@ use sha2::Sha256;
 #[cfg(feature = "server-benches")]
 pub mod redis_direct;
 
+/// The framework side of the pipeline benches: a receiver with the PaymentKit verifier for
+/// [`SECRET`] and a memory store, dispatching to the calling binary's `#[on_event]` handlers.
+///
+/// # Panics
+/// Only if the receiver cannot be built, which with these fixed settings it always can.
+#[must_use]
+pub fn framework_receiver() -> webhook_core::Receiver {
+    use webhook_core::signature::{PaymentKit, Verifier};
+    webhook_core::Receiver::builder()
+        .verifier(
+            Verifier::builder(PaymentKit)
+                .secret(SECRET)
+                .build()
+                .expect("verifier"),
+        )
+        .store(webhook_core::MemoryStore::new())
+        .build()
+        .expect("receiver")
+}
+
 /// The signing secret every benchmark uses.
 pub const SECRET: &str = "whsec_bench_5f0c2d7e9a8b4c1d";
 /// A Standard Webhooks secret (`whsec_` + base64 of 32 bytes).
