@@ -501,3 +501,100 @@ impl IdempotencyStore for MemoryStore {
         Ok(removed as u64)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key<'a>(event_id: &'a str, handler: &'a str, event_type: &'a str) -> ClaimKey<'a> {
+        ClaimKey {
+            namespace: "ns",
+            event_id,
+            handler,
+            event_type,
+        }
+    }
+
+    fn names_in_use(store: &MemoryStore) -> Vec<String> {
+        let inner = store.lock();
+        let mut names: Vec<String> = inner
+            .names
+            .slots
+            .iter()
+            .flatten()
+            .map(ToString::to_string)
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[tokio::test]
+    async fn a_sweep_frees_unused_names_and_reused_slots_keep_records_apart() {
+        let store = MemoryStore::new();
+        let short = Duration::from_millis(20);
+        let long = Duration::from_secs(3600);
+        // Event 1 is recorded under type `a.old` by handler `h::old`, and soon expires.
+        let Claim::Acquired(lease) = store
+            .claim_first(&key("evt_1", "h::old", "a.old"), long, short)
+            .await
+            .unwrap()
+        else {
+            panic!("first claim")
+        };
+        store.complete(&lease, short).await.unwrap();
+        // Event 2 stays, under `b.kept` by `h::kept`.
+        let Claim::Acquired(kept) = store
+            .claim_first(&key("evt_2", "h::kept", "b.kept"), long, long)
+            .await
+            .unwrap()
+        else {
+            panic!("second claim")
+        };
+        store.complete(&kept, long).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(40)).await;
+
+        assert_eq!(
+            store.purge_expired().await.unwrap(),
+            2,
+            "type record and claim"
+        );
+        assert_eq!(
+            names_in_use(&store),
+            [EVENT_TYPE_RECORD, "b.kept", "h::kept"]
+        );
+
+        // New names take the freed slots; the standing event still reads as its own.
+        let Claim::Acquired(_) = store
+            .claim_first(&key("evt_3", "h::new", "c.new"), long, long)
+            .await
+            .unwrap()
+        else {
+            panic!("third claim")
+        };
+        assert_eq!(store.lock().names.slots.len(), 5, "two slots reused");
+        assert!(matches!(
+            store
+                .claim_first(&key("evt_2", "h::kept", "b.kept"), long, long)
+                .await
+                .unwrap(),
+            Claim::Completed
+        ));
+        match store
+            .claim_first(&key("evt_2", "h::kept", "c.new"), long, long)
+            .await
+            .unwrap()
+        {
+            Claim::Conflict { recorded_type } => assert_eq!(recorded_type, "b.kept"),
+            other => panic!("expected a conflict, got {other:?}"),
+        }
+        // The expired event is gone: claimable again, under any type.
+        assert!(matches!(
+            store
+                .claim_first(&key("evt_1", "h::old", "d.other"), long, long)
+                .await
+                .unwrap(),
+            Claim::Acquired(_)
+        ));
+        assert_eq!(store.len(), 6);
+    }
+}
