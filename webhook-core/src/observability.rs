@@ -417,7 +417,7 @@ impl Instruments {
     pub(crate) fn verified(&self) {
         metrics::with_recorder(|recorder| {
             let (key, slot) = &self.verified;
-            slot.counter(recorder, key, |counter| counter.increment(1));
+            slot.with(recorder, key, |counter| counter.increment(1));
         });
     }
 
@@ -427,8 +427,8 @@ impl Instruments {
             (Some((deliveries, counted)), Some((duration, timed))) => {
                 record_span(span, outcome, elapsed);
                 metrics::with_recorder(|recorder| {
-                    counted.counter(recorder, deliveries, |counter| counter.increment(1));
-                    timed.histogram(recorder, duration, |histogram| {
+                    counted.with(recorder, deliveries, |counter| counter.increment(1));
+                    timed.with(recorder, duration, |histogram| {
                         histogram.record(elapsed.as_secs_f64());
                     });
                 });
@@ -457,8 +457,8 @@ impl Instruments {
                 runs: (runs, counted),
                 duration: (duration, timed),
             }) => {
-                counted.counter(recorder, runs, |counter| counter.increment(1));
-                timed.histogram(recorder, duration, |histogram| histogram.record(seconds));
+                counted.with(recorder, runs, |counter| counter.increment(1));
+                timed.with(recorder, duration, |histogram| histogram.record(seconds));
             }
             None => {
                 let runs = handler_key(HANDLER_RUNS, handler, outcome);
@@ -492,30 +492,35 @@ impl<H> Default for Slot<H> {
     }
 }
 
-impl Slot<Counter> {
-    fn counter(&self, recorder: &dyn Recorder, key: &Key, use_it: impl FnOnce(&Counter)) {
-        if let Some(counter) = self.0.get().filter(|_| is_global(recorder)) {
-            use_it(counter);
-            return;
-        }
-        let counter = recorder.register_counter(key, &METADATA);
-        use_it(&counter);
-        if is_global(recorder) {
-            let _ = self.0.set(counter);
-        }
+/// A metric handle a recorder registers for a key.
+trait Handle: Sized {
+    fn register(recorder: &dyn Recorder, key: &Key) -> Self;
+}
+
+impl Handle for Counter {
+    fn register(recorder: &dyn Recorder, key: &Key) -> Self {
+        recorder.register_counter(key, &METADATA)
     }
 }
 
-impl Slot<Histogram> {
-    fn histogram(&self, recorder: &dyn Recorder, key: &Key, use_it: impl FnOnce(&Histogram)) {
-        if let Some(histogram) = self.0.get().filter(|_| is_global(recorder)) {
-            use_it(histogram);
+impl Handle for Histogram {
+    fn register(recorder: &dyn Recorder, key: &Key) -> Self {
+        recorder.register_histogram(key, &METADATA)
+    }
+}
+
+impl<H: Handle> Slot<H> {
+    /// Calls `use_it` with `key`'s handle for `recorder`: the kept one if `recorder` is the
+    /// global recorder, otherwise one registered now (and kept if it is the global one).
+    fn with(&self, recorder: &dyn Recorder, key: &Key, use_it: impl FnOnce(&H)) {
+        if let Some(handle) = self.0.get().filter(|_| is_global(recorder)) {
+            use_it(handle);
             return;
         }
-        let histogram = recorder.register_histogram(key, &METADATA);
-        use_it(&histogram);
+        let handle = H::register(recorder, key);
+        use_it(&handle);
         if is_global(recorder) {
-            let _ = self.0.set(histogram);
+            let _ = self.0.set(handle);
         }
     }
 }
