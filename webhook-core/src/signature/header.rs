@@ -120,11 +120,17 @@ impl<'a> Timestamped<'a> {
 
 /// Whether `text` is a signature as [`Timestamped`] accepts it: 64 lowercase hex digits.
 ///
+fn is_signature_hex(text: &[u8]) -> bool {
+    text.len() == 64 && lower_hex(text)
+}
+
+/// Whether `text` is lowercase hex digits only.
+///
 /// Senders write lowercase, and the official verifiers (stripe-node, octokit) compare the hex
 /// text, so `ABC` does not match `abc` for them either; being as strict keeps every change to a
 /// signature's text a different signature.
-fn is_signature_hex(text: &[u8]) -> bool {
-    text.len() == 64 && every_byte(text, |b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+fn lower_hex(text: &[u8]) -> bool {
+    every_byte(text, |b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// The most comma-separated items a header may have, counting versions that are skipped.
@@ -187,11 +193,9 @@ pub(crate) fn parse_timestamped<'a>(
     Ok(parsed)
 }
 
-/// Decode lowercase hex into `out`, which it must fill exactly (strict as
-/// [`is_signature_hex`]).
+/// Decode lowercase hex (see [`lower_hex`]) into `out`, which it must fill exactly.
 pub(crate) fn decode_lower_hex(text: &[u8], out: &mut [u8]) -> bool {
-    text.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-        && hex::decode_to_slice(text, out).is_ok()
+    lower_hex(text) && hex::decode_to_slice(text, out).is_ok()
 }
 
 /// The value of header `name`, which the scheme needs.
