@@ -89,7 +89,7 @@ fn nanos(duration: Duration) -> Nanos {
 #[derive(Debug)]
 struct Entry {
     hash: u64,
-    /// Written by [`fill_key`].
+    /// Written by [`Inner::fill_key`].
     key: Box<str>,
     /// Most events have one handler beside their type record: both fit inline.
     records: SmallVec<[Record; 2]>,
@@ -262,16 +262,6 @@ impl MemoryStore {
     }
 }
 
-/// Writes the table key of (namespace, event id) into `buf`. One string rather than a pair:
-/// one hash per lookup. A claimed key's namespace is printable ASCII (`ClaimKey::validate`),
-/// so a NUL separator keeps keys unambiguous.
-fn fill_key(buf: &mut String, namespace: &str, event_id: &str) {
-    buf.clear();
-    buf.push_str(namespace);
-    buf.push('\0');
-    buf.push_str(event_id);
-}
-
 /// Whether `lease` carries `token`, compared as text: a lease this store did not issue (`05`,
 /// `+5`) never holds, even where it would parse to the same number.
 fn carries(lease: &Lease, token: u64) -> bool {
@@ -279,6 +269,11 @@ fn carries(lease: &Lease, token: u64) -> bool {
 }
 
 impl Entry {
+    /// Whether this is the entry of the key in `scratch`, whose hash is `hash`.
+    fn is(&self, hash: u64, scratch: &str) -> bool {
+        self.hash == hash && *self.key == *scratch
+    }
+
     fn record(&mut self, handler: Option<u32>) -> Option<&mut Record> {
         let handler = handler?;
         self.records
@@ -326,13 +321,22 @@ impl Inner {
         removed
     }
 
+    /// Writes the table key of (namespace, event id) into `scratch` and returns its hash. One
+    /// string rather than a pair: one hash per lookup. A claimed key's namespace is printable
+    /// ASCII (`ClaimKey::validate`), so a NUL separator keeps keys unambiguous.
+    fn fill_key(&mut self, namespace: &str, event_id: &str) -> u64 {
+        self.scratch.clear();
+        self.scratch.push_str(namespace);
+        self.scratch.push('\0');
+        self.scratch.push_str(event_id);
+        self.hasher.hash_one(self.scratch.as_str())
+    }
+
     /// The entry of (namespace, event id), if any.
     fn entry(&mut self, namespace: &str, event_id: &str) -> Option<&mut Entry> {
-        fill_key(&mut self.scratch, namespace, event_id);
-        let hash = self.hasher.hash_one(self.scratch.as_str());
-        let key = self.scratch.as_str();
-        self.events
-            .find_mut(hash, |entry| entry.hash == hash && *entry.key == *key)
+        let hash = self.fill_key(namespace, event_id);
+        let scratch = self.scratch.as_str();
+        self.events.find_mut(hash, |entry| entry.is(hash, scratch))
     }
 
     /// The record `lease` holds, if it still holds it.
@@ -354,15 +358,10 @@ impl Inner {
         let handler = self.names.find(key.handler);
         // Split borrows: the entry lives in `events`, the names in `names`.
         let entry = {
-            fill_key(&mut self.scratch, key.namespace, key.event_id);
-            let hash = self.hasher.hash_one(self.scratch.as_str());
+            let hash = self.fill_key(key.namespace, key.event_id);
             let scratch = self.scratch.as_str();
             self.events
-                .entry(
-                    hash,
-                    |entry| entry.hash == hash && *entry.key == *scratch,
-                    |entry| entry.hash,
-                )
+                .entry(hash, |entry| entry.is(hash, scratch), |entry| entry.hash)
                 .or_insert_with(|| Entry {
                     hash,
                     key: scratch.into(),
@@ -515,6 +514,19 @@ mod tests {
         }
     }
 
+    async fn acquire_first(store: &MemoryStore, key: &ClaimKey<'_>, retention: Duration) -> Lease {
+        match store
+            .claim_first(key, Duration::from_secs(3600), retention)
+            .await
+        {
+            Ok(Claim::Acquired(lease)) => lease,
+            other => panic!(
+                "claim_first on {}: expected Acquired, got {other:?}",
+                key.event_id
+            ),
+        }
+    }
+
     fn names_in_use(store: &MemoryStore) -> Vec<String> {
         let inner = store.lock();
         let mut names: Vec<String> = inner
@@ -534,22 +546,10 @@ mod tests {
         let short = Duration::from_millis(20);
         let long = Duration::from_secs(3600);
         // Event 1 is recorded under type `a.old` by handler `h::old`, and soon expires.
-        let Claim::Acquired(lease) = store
-            .claim_first(&key("evt_1", "h::old", "a.old"), long, short)
-            .await
-            .unwrap()
-        else {
-            panic!("first claim")
-        };
+        let lease = acquire_first(&store, &key("evt_1", "h::old", "a.old"), short).await;
         store.complete(&lease, short).await.unwrap();
         // Event 2 stays, under `b.kept` by `h::kept`.
-        let Claim::Acquired(kept) = store
-            .claim_first(&key("evt_2", "h::kept", "b.kept"), long, long)
-            .await
-            .unwrap()
-        else {
-            panic!("second claim")
-        };
+        let kept = acquire_first(&store, &key("evt_2", "h::kept", "b.kept"), long).await;
         store.complete(&kept, long).await.unwrap();
         tokio::time::sleep(Duration::from_millis(40)).await;
 
@@ -564,13 +564,7 @@ mod tests {
         );
 
         // New names take the freed slots; the standing event still reads as its own.
-        let Claim::Acquired(_) = store
-            .claim_first(&key("evt_3", "h::new", "c.new"), long, long)
-            .await
-            .unwrap()
-        else {
-            panic!("third claim")
-        };
+        acquire_first(&store, &key("evt_3", "h::new", "c.new"), long).await;
         assert_eq!(store.lock().names.slots.len(), 5, "two slots reused");
         assert!(matches!(
             store
@@ -588,13 +582,7 @@ mod tests {
             other => panic!("expected a conflict, got {other:?}"),
         }
         // The expired event is gone: claimable again, under any type.
-        assert!(matches!(
-            store
-                .claim_first(&key("evt_1", "h::old", "d.other"), long, long)
-                .await
-                .unwrap(),
-            Claim::Acquired(_)
-        ));
+        acquire_first(&store, &key("evt_1", "h::old", "d.other"), long).await;
         assert_eq!(store.len(), 6);
     }
 }
