@@ -18,16 +18,10 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use webhook_benches::redis_direct::RedisDirect;
-use webhook_core::{Claim, ClaimKey, IdempotencyStore, Lease, PostgresStore, RedisStore};
+use webhook_benches::store_ops::{self, EVENT_TYPE, HANDLER, LEASE, RETENTION};
+use webhook_core::{IdempotencyStore, Lease, PostgresStore, RedisStore};
 
-const LEASE: Duration = Duration::from_secs(60);
-/// Short, so the benchmark's Redis keys expire soon after the run.
-const RETENTION: Duration = Duration::from_secs(600);
-/// `RedisStore`'s default `keep_released`, passed to its claim script.
-const KEEP_RELEASED: Duration = Duration::from_secs(3600);
 const NAMESPACE: &str = "bench";
-const HANDLER: &str = "webhook_benches::stores::handler";
-const EVENT_TYPE: &str = "payment_intent.succeeded";
 const TABLE: &str = "webhook_bench_idempotency";
 const CONCURRENCY: [usize; 2] = [1, 32];
 
@@ -76,17 +70,7 @@ where
 }
 
 async fn claim_and_complete<S: IdempotencyStore>(store: &S) {
-    let id = next_id();
-    let key = ClaimKey {
-        namespace: NAMESPACE,
-        event_id: &id,
-        handler: HANDLER,
-        event_type: EVENT_TYPE,
-    };
-    let Ok(Claim::Acquired(lease)) = store.claim(&key, LEASE).await else {
-        panic!("a new key is always acquired");
-    };
-    store.complete(&lease, RETENTION).await.expect("completed");
+    store_ops::through_store(store, NAMESPACE, &next_id()).await;
 }
 
 /// The statements `PostgresStore` issues for a claim that succeeds and its completion, as an
@@ -224,22 +208,7 @@ fn bench_redis(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
                 let (d, s) = (Arc::clone(&d), Arc::clone(&s));
                 rt.block_on(run(iters, tasks, move || {
                     let (d, s) = (Arc::clone(&d), Arc::clone(&s));
-                    async move {
-                        let id = next_id();
-                        // The store's key layout and token, so both write the same keys and
-                        // values.
-                        let key = s.record_key(NAMESPACE, &id, HANDLER);
-                        let token = Lease::new_token();
-                        d.claim_and_complete(
-                            &key,
-                            &token,
-                            EVENT_TYPE,
-                            LEASE,
-                            KEEP_RELEASED,
-                            RETENTION,
-                        )
-                        .await;
-                    }
+                    async move { store_ops::direct(&d, &s, NAMESPACE, &next_id()).await }
                 }))
             });
         });

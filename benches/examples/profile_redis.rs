@@ -17,15 +17,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use webhook_benches::redis_direct::RedisDirect;
-use webhook_core::{Claim, ClaimKey, IdempotencyStore, Lease, RedisStore};
+use webhook_benches::store_ops;
+use webhook_core::RedisStore;
 
-const LEASE: Duration = Duration::from_secs(60);
-const RETENTION: Duration = Duration::from_secs(600);
-/// `RedisStore`'s default `keep_released`.
-const KEEP_RELEASED: Duration = Duration::from_secs(3600);
 const NAMESPACE: &str = "profile";
-const HANDLER: &str = "webhook_benches::stores::handler";
-const EVENT_TYPE: &str = "payment_intent.succeeded";
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
@@ -66,29 +61,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     for _ in 0..n {
                         let id = format!("evt_{run}_{:012}", next.fetch_add(1, Ordering::Relaxed));
                         if store_side {
-                            let key = ClaimKey {
-                                namespace: NAMESPACE,
-                                event_id: &id,
-                                handler: HANDLER,
-                                event_type: EVENT_TYPE,
-                            };
-                            let Ok(Claim::Acquired(lease)) = store.claim(&key, LEASE).await else {
-                                panic!("a new key is always acquired");
-                            };
-                            store.complete(&lease, RETENTION).await.expect("completed");
+                            store_ops::through_store(&store, NAMESPACE, &id).await;
                         } else {
-                            let key = store.record_key(NAMESPACE, &id, HANDLER);
-                            let token = Lease::new_token();
-                            direct
-                                .claim_and_complete(
-                                    &key,
-                                    &token,
-                                    EVENT_TYPE,
-                                    LEASE,
-                                    KEEP_RELEASED,
-                                    RETENTION,
-                                )
-                                .await;
+                            store_ops::direct(&direct, &store, NAMESPACE, &id).await;
                         }
                     }
                 })

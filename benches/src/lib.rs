@@ -19,6 +19,8 @@ use sha2::Sha256;
 
 #[cfg(feature = "server-benches")]
 pub mod redis_direct;
+#[cfg(feature = "server-benches")]
+pub mod store_ops;
 
 /// The framework side of the pipeline benches: a receiver with the PaymentKit verifier for
 /// [`SECRET`] and a memory store, dispatching to the calling binary's `#[on_event]` handlers.
