@@ -97,13 +97,28 @@ impl WallClock {
 
     /// The wall-clock time of `at`.
     pub(crate) fn at(&self, at: std::time::Instant) -> OffsetDateTime {
-        let since = nanos(at.saturating_duration_since(self.base));
-        if since.abs_diff(self.read_at.load(Ordering::Relaxed)) > WALL_CLOCK_REFRESH {
+        OffsetDateTime::from_unix_timestamp_nanos(self.unix_nanos(at))
+            .unwrap_or_else(|_| OffsetDateTime::now_utc())
+    }
+
+    /// The Unix time of `at` in whole seconds, as [`SystemClock`] reads it (rounded down).
+    pub(crate) fn unix_seconds(&self, at: std::time::Instant) -> i64 {
+        // Fits: an i64 of nanoseconds divided by 10^9.
+        i64::try_from(self.unix_nanos(at).div_euclid(1_000_000_000)).unwrap_or(i64::MAX)
+    }
+
+    fn unix_nanos(&self, at: std::time::Instant) -> i128 {
+        // Signed: an instant taken before `base` (a request that arrived while the receiver
+        // was being built, an instant a caller passes) is that much before the reading.
+        let since = match at.checked_duration_since(self.base) {
+            Some(after) => i128::from(nanos(after)),
+            None => -i128::from(nanos(self.base.duration_since(at))),
+        };
+        let read_at = i128::from(self.read_at.load(Ordering::Relaxed));
+        if since.abs_diff(read_at) > u128::from(WALL_CLOCK_REFRESH) {
             self.read(nanos(self.base.elapsed()));
         }
-        let unix_nanos = i128::from(self.offset.load(Ordering::Relaxed)) + i128::from(since);
-        OffsetDateTime::from_unix_timestamp_nanos(unix_nanos)
-            .unwrap_or_else(|_| OffsetDateTime::now_utc())
+        i128::from(self.offset.load(Ordering::Relaxed)) + since
     }
 
     /// Reads the wall clock, `since_base` nanoseconds after `base`. Racing readers store
@@ -145,5 +160,33 @@ mod tests {
         let far = now + std::time::Duration::from_secs(5);
         let expected = read + time::Duration::seconds(5);
         assert!((clock.at(far) - expected).abs() < time::Duration::milliseconds(50));
+    }
+
+    #[test]
+    fn derived_unix_seconds_match_the_system_clock() {
+        let clock = WallClock::new();
+        let before = SystemClock.unix_seconds();
+        let derived = clock.unix_seconds(std::time::Instant::now());
+        let after = SystemClock.unix_seconds();
+        // Within the two readings, allowing for the sub-second part of the derivation.
+        assert!(
+            (before - 1..=after + 1).contains(&derived),
+            "{before} <= {derived} <= {after}"
+        );
+        let now = std::time::Instant::now();
+        let later = clock.unix_seconds(now + std::time::Duration::from_secs(60));
+        assert_eq!(
+            later - clock.unix_seconds(now),
+            60,
+            "an instant a minute later is 60 s later"
+        );
+        let earlier = now
+            .checked_sub(std::time::Duration::from_secs(10))
+            .expect("the machine is up for more than 10 s");
+        assert_eq!(
+            clock.unix_seconds(now) - clock.unix_seconds(earlier),
+            10,
+            "an instant from before the clock was made is that much earlier"
+        );
     }
 }

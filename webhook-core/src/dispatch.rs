@@ -313,9 +313,26 @@ impl Receiver {
         &self,
         request: http::Request<Bytes>,
     ) -> impl Future<Output = Result<Receipt, ReceiveError>> + '_ {
-        let started = Instant::now();
+        self.receive_since(request, Instant::now())
+    }
+
+    /// [`receive`](Self::receive) for a request that began to arrive at `arrived`.
+    ///
+    /// An HTTP adapter that reads the body first passes the instant it started: the delivery's
+    /// latency then includes reading the body (as that of a request it refuses does), and
+    /// `arrived` is the time the signature's timestamp is checked against and the
+    /// delivery's [`received_at`](crate::Delivery::received_at).
+    ///
+    /// # Errors
+    /// As [`Receiver::receive`].
+    pub fn receive_since(
+        &self,
+        request: http::Request<Bytes>,
+        arrived: Instant,
+    ) -> impl Future<Output = Result<Receipt, ReceiveError>> + '_ {
+        let started = arrived;
         let span = observability::delivery_span(self.inner.verifier.scheme_name());
-        let envelope = span.in_scope(|| self.verify_and_parse(request));
+        let envelope = span.in_scope(|| self.verify_and_parse(request, started));
         self.observed(envelope.map(Arc::new), span, started)
     }
 
@@ -346,7 +363,11 @@ impl Receiver {
         result
     }
 
-    fn verify_and_parse(&self, request: http::Request<Bytes>) -> Result<Envelope, ReceiveError> {
+    fn verify_and_parse(
+        &self,
+        request: http::Request<Bytes>,
+        started: Instant,
+    ) -> Result<Envelope, ReceiveError> {
         let (parts, body) = request.into_parts();
         let signed = SignedRequest {
             method: &parts.method,
@@ -355,10 +376,16 @@ impl Receiver {
             headers: &parts.headers,
             body: &body,
         };
-        let verified = self.inner.verifier.verify(&signed).map_err(|error| {
-            info!(reason = %error, "rejected unauthenticated delivery");
-            ReceiveError::Unauthenticated(error)
-        })?;
+        // The wall-clock time is derived from the arrival instant: no second clock read.
+        let system_now = || self.inner.wall_clock.unix_seconds(started);
+        let verified = self
+            .inner
+            .verifier
+            .verify_with(&signed, system_now)
+            .map_err(|error| {
+                info!(reason = %error, "rejected unauthenticated delivery");
+                ReceiveError::Unauthenticated(error)
+            })?;
         self.inner.instruments.verified();
         Envelope::parse(body, &verified).map_err(|error| {
             info!(reason = %error, "rejected malformed event");
@@ -432,10 +459,10 @@ impl Receiver {
                         *received_at.get_or_insert_with(|| inner.wall_clock.at(started)),
                         registration.path(),
                     );
-                    match self
-                        .run(index, registration, delivery, lease, ended)
-                        .await?
-                    {
+                    // Boxed: a run's future is most of a delivery's, and a duplicate (or an
+                    // ignored event) would otherwise carry and move it without ever starting
+                    // it; a new event pays one small allocation instead.
+                    match Box::pin(self.run(index, registration, delivery, lease, ended)).await? {
                         None => receipt.ran.push(registration.path()),
                         Some(cause) => failures.push(HandlerFailure {
                             handler: registration.path(),

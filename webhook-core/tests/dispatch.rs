@@ -4,12 +4,12 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use webhook_core::signature::{PaymentKit, Verifier};
+use webhook_core::signature::{PaymentKit, Verifier, VerifyError};
 use webhook_core::test_util::TestSender;
 use webhook_core::{
-    on_event, BuildError, Claim, ClaimKey, Event, FailureCause, FromRef, HandlerError,
+    on_event, BuildError, Claim, ClaimKey, Delivery, Event, FailureCause, FromRef, HandlerError,
     IdempotencyStore, Lease, MemoryStore, ReceiveError, Receiver, ReceiverBuilder, State,
     StoreError,
 };
@@ -435,6 +435,68 @@ async fn an_unavailable_or_slow_store_runs_nothing() {
         );
         assert!(journal(&id).is_empty(), "{name}: no handler may run");
     }
+}
+
+/// When `arrival_noted` deliveries arrived, as their handler saw it.
+static ARRIVALS: LazyLock<Mutex<HashMap<String, time::OffsetDateTime>>> =
+    LazyLock::new(Mutex::default);
+
+#[on_event("charge.captured")]
+async fn arrival_noted(event: Event, delivery: Delivery) -> Result<(), HandlerError> {
+    ARRIVALS
+        .lock()
+        .unwrap()
+        .insert(event.id().to_owned(), delivery.received_at());
+    Ok(())
+}
+
+#[tokio::test]
+async fn receive_since_counts_from_the_arrival_instant() {
+    // A 2 s tolerance, so an arrival 5 s ago makes a signature made now 5 s in the future.
+    let receiver = builder()
+        .verifier(
+            Verifier::builder(PaymentKit)
+                .secret(SECRET)
+                .tolerance(Duration::from_secs(2))
+                .build()
+                .unwrap(),
+        )
+        .store(MemoryStore::new())
+        .build()
+        .unwrap();
+    let now = Instant::now();
+    let late = receiver
+        .receive_since(
+            deliver("evt_arrival_late", "charge.captured"),
+            now - Duration::from_secs(5),
+        )
+        .await;
+    assert!(
+        matches!(
+            late,
+            Err(ReceiveError::Unauthenticated(
+                VerifyError::TimestampInFuture
+            ))
+        ),
+        "{late:?}"
+    );
+
+    let arrived = now - Duration::from_millis(1500);
+    let receipt = receiver
+        .receive_since(deliver("evt_arrival_ok", "charge.captured"), arrived)
+        .await
+        .unwrap();
+    assert!(
+        receipt.ran().iter().any(|h| h.ends_with("arrival_noted")),
+        "{receipt:?}"
+    );
+    let received_at = ARRIVALS.lock().unwrap()["evt_arrival_ok"];
+    let before_now = time::OffsetDateTime::now_utc() - received_at;
+    assert!(
+        (time::Duration::milliseconds(1400)..time::Duration::milliseconds(3000))
+            .contains(&before_now),
+        "received_at is when the delivery arrived, 1.5 s ago: {before_now}"
+    );
 }
 
 #[tokio::test]
