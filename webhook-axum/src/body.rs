@@ -1,5 +1,8 @@
 //! Reading the raw body under the size limit, after the content checks.
 
+use std::future::Future;
+use std::pin::{pin, Pin};
+use std::task::Poll;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -33,10 +36,21 @@ pub(crate) async fn read(
             return Err(Rejection::PayloadTooLarge);
         }
     }
-    let bytes = tokio::time::timeout(timeout, collect(body, limit))
-        .await
-        .map_err(|_| Rejection::Timeout)??;
+    let mut collecting = pin!(collect(body, limit));
+    // A webhook's body nearly always arrives with its head: read at once, it needs no timer
+    // (arming one reads the clock and registers with the runtime's timer wheel). Otherwise the
+    // time limit counts from here.
+    let bytes = match poll_once(collecting.as_mut()).await {
+        Poll::Ready(bytes) => bytes?,
+        Poll::Pending => tokio::time::timeout(timeout, collecting)
+            .await
+            .map_err(|_| Rejection::Timeout)??,
+    };
     Ok(http::Request::from_parts(parts, bytes))
+}
+
+fn poll_once<F: Future + Unpin>(mut future: F) -> impl Future<Output = Poll<F::Output>> {
+    std::future::poll_fn(move |cx| Poll::Ready(Pin::new(&mut future).poll(cx)))
 }
 
 async fn collect(body: Body, limit: usize) -> Result<Bytes, Rejection> {

@@ -60,6 +60,7 @@ pub mod test;
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Instant;
@@ -68,7 +69,6 @@ use axum::extract::{Request, State};
 use axum::response::Response;
 use axum::routing::{post, MethodRouter};
 use axum::Router;
-use tokio::sync::Semaphore;
 use webhook_core::observability::{self, DeliveryOutcome, RejectReason};
 use webhook_core::Receiver;
 
@@ -80,13 +80,47 @@ pub use server::Server;
 struct Endpoint {
     receiver: Receiver,
     /// Bounds deliveries in flight ([`webhook_core::Limits::max_in_flight`]).
-    permits: Arc<Semaphore>,
+    in_flight: Arc<InFlight>,
+}
+
+/// Deliveries in flight, against the limit. Over the limit a delivery is shed, never queued,
+/// so a counter does what a semaphore would, without the lock a semaphore takes on every
+/// release to look for waiters.
+struct InFlight {
+    count: AtomicUsize,
+    limit: usize,
+}
+
+impl InFlight {
+    fn try_acquire(self: &Arc<Self>) -> Option<Permit> {
+        self.count
+            .fetch_update(Ordering::Acquire, Ordering::Relaxed, |count| {
+                (count < self.limit).then_some(count + 1)
+            })
+            .ok()
+            .map(|_| Permit(Arc::clone(self)))
+    }
+}
+
+/// One delivery's place in flight, given back when dropped.
+struct Permit(Arc<InFlight>);
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        self.0.count.fetch_sub(1, Ordering::Release);
+    }
 }
 
 /// The webhook route as a [`MethodRouter`], for use with `Router::route` or `nest_service`.
 pub fn method_router<S: Clone + Send + Sync + 'static>(receiver: Receiver) -> MethodRouter<S> {
-    let permits = Arc::new(Semaphore::new(receiver.limits().max_in_flight));
-    post(receive).with_state(Endpoint { receiver, permits })
+    let in_flight = Arc::new(InFlight {
+        count: AtomicUsize::new(0),
+        limit: receiver.limits().max_in_flight,
+    });
+    post(receive).with_state(Endpoint {
+        receiver,
+        in_flight,
+    })
 }
 
 /// A router that answers webhook deliveries at `/`, to `nest` under a path of your choice or
@@ -109,10 +143,15 @@ impl<S: Clone + Send + Sync + 'static> RouterExt for Router<S> {
 }
 
 async fn receive(State(endpoint): State<Endpoint>, request: Request) -> Response {
-    let Endpoint { receiver, permits } = endpoint;
-    // Shed before reading the body, so an overload costs neither memory nor hashing.
+    let Endpoint {
+        receiver,
+        in_flight,
+    } = endpoint;
+    // The delivery's one clock reading: its latency, its arrival time and the signature's
+    // freshness all count from here.
     let started = Instant::now();
-    let Ok(permit) = permits.try_acquire_owned() else {
+    // Shed before reading the body, so an overload costs neither memory nor hashing.
+    let Some(permit) = in_flight.try_acquire() else {
         tracing::warn!("too many deliveries in flight; shedding load");
         refused(&receiver, RejectReason::Overloaded, started);
         return response::overloaded(receiver.limits().retry_after);
@@ -127,7 +166,7 @@ async fn receive(State(endpoint): State<Endpoint>, request: Request) -> Response
     };
     // The permit lives as long as the work does.
     let mut work = Box::pin(async move {
-        let result = receiver.receive(request).await;
+        let result = receiver.receive_since(request, started).await;
         drop(permit);
         result
     });
@@ -180,4 +219,26 @@ fn refused(receiver: &Receiver, reason: RejectReason, started: Instant) {
         DeliveryOutcome::Rejected(reason),
         started.elapsed(),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn in_flight_admits_up_to_the_limit_and_frees_places_on_drop() {
+        let in_flight = Arc::new(InFlight {
+            count: AtomicUsize::new(0),
+            limit: 2,
+        });
+        let first = in_flight.try_acquire().expect("first place");
+        let second = in_flight.try_acquire().expect("second place");
+        assert!(in_flight.try_acquire().is_none(), "over the limit: shed");
+        assert!(in_flight.try_acquire().is_none(), "a refusal takes no place");
+        drop(first);
+        let third = in_flight.try_acquire().expect("a freed place is reused");
+        assert!(in_flight.try_acquire().is_none());
+        drop((second, third));
+        assert_eq!(in_flight.count.load(Ordering::Relaxed), 0);
+    }
 }
