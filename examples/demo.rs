@@ -53,6 +53,8 @@ pub const DEMO_SECRET: &str = "whsec_demo_5f0c2d7e9a8b4c1d";
 pub const PATH: &str = "/webhooks/paymentkit";
 /// Where `--serve` listens unless `DEMO_ADDR` says otherwise.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:3000";
+/// How often the metrics recorder folds histogram samples into its buckets.
+const METRICS_UPKEEP: std::time::Duration = std::time::Duration::from_secs(5);
 /// The SQLite file of idempotency records unless `DEMO_DB` says otherwise.
 pub const DEFAULT_DB: &str = "webhook-demo.sqlite3";
 
@@ -333,6 +335,16 @@ pub enum Mode {
 /// pinned policy.
 pub async fn run(config: Config, mode: Mode) -> Result<(), Error> {
     let metrics = PrometheusBuilder::new().install_recorder()?;
+    // The recorder keeps every histogram sample until upkeep folds it into the buckets: without
+    // it a receiver that is never scraped grows by two samples a delivery.
+    let upkeep = metrics.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(METRICS_UPKEEP);
+        loop {
+            every.tick().await;
+            upkeep.run_upkeep();
+        }
+    });
     let demo = Demo::new(&config).await?;
 
     println!("Registered handlers:");
