@@ -36,6 +36,12 @@
 //! values come from fixed sets (the `as_str` of the enums below, scheme names and handler paths),
 //! never from the request, so an attacker cannot grow the number of series.
 //!
+//! A delivery's latency runs from its arrival to its answer: from the call of
+//! [`Receiver::receive`](crate::Receiver::receive), or from the instant given to
+//! [`Receiver::receive_since`](crate::Receiver::receive_since) (`webhook-axum` passes the moment
+//! the request reached its route, so the latency includes reading the body, as that of a request
+//! refused for its body does).
+//!
 //! A receiver registers each series with the **global** recorder (`metrics::set_global_recorder`,
 //! or an exporter's `install`) once, at its first use, and keeps the handle: recording is then
 //! an atomic add or a histogram push, with no registry lookup per event. A recorder installed
