@@ -234,7 +234,10 @@ mod tests {
         let first = in_flight.try_acquire().expect("first place");
         let second = in_flight.try_acquire().expect("second place");
         assert!(in_flight.try_acquire().is_none(), "over the limit: shed");
-        assert!(in_flight.try_acquire().is_none(), "a refusal takes no place");
+        assert!(
+            in_flight.try_acquire().is_none(),
+            "a refusal takes no place"
+        );
         drop(first);
         let third = in_flight.try_acquire().expect("a freed place is reused");
         assert!(in_flight.try_acquire().is_none());
