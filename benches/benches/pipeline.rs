@@ -23,13 +23,9 @@ use webhook_benches::{
 };
 use webhook_core::signature::PaymentKit;
 use webhook_core::test_util::TestSender;
-use webhook_core::{on_event, Event, HandlerError};
 
-#[on_event("payment_intent.succeeded")]
-async fn fulfil(event: Event<Intent>) -> Result<(), HandlerError> {
-    black_box(event.object());
-    Ok(())
-}
+#[path = "../pipeline_handler.rs"]
+mod pipeline_handler;
 
 /// Signs a new delivery with a fresh event id on every call.
 struct Source {

@@ -19,13 +19,9 @@ use webhook_benches::{
 };
 use webhook_core::signature::PaymentKit;
 use webhook_core::test_util::TestSender;
-use webhook_core::{on_event, Event, HandlerError};
 
-#[on_event("payment_intent.succeeded")]
-async fn fulfil(event: Event<Intent>) -> Result<(), HandlerError> {
-    black_box(event.object());
-    Ok(())
-}
+#[path = "../pipeline_handler.rs"]
+mod pipeline_handler;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
