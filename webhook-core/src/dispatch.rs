@@ -330,10 +330,9 @@ impl Receiver {
         request: http::Request<Bytes>,
         arrived: Instant,
     ) -> impl Future<Output = Result<Receipt, ReceiveError>> + '_ {
-        let started = arrived;
         let span = observability::delivery_span(self.inner.verifier.scheme_name());
-        let envelope = span.in_scope(|| self.verify_and_parse(request, started));
-        self.observed(envelope.map(Arc::new), span, started)
+        let envelope = span.in_scope(|| self.verify_and_parse(request, arrived));
+        self.observed(envelope.map(Arc::new), span, arrived)
     }
 
     /// Dispatches one delivery inside its `webhook.delivery` span, then records its outcome
@@ -366,7 +365,7 @@ impl Receiver {
     fn verify_and_parse(
         &self,
         request: http::Request<Bytes>,
-        started: Instant,
+        arrived: Instant,
     ) -> Result<Envelope, ReceiveError> {
         let (parts, body) = request.into_parts();
         let signed = SignedRequest {
@@ -377,7 +376,7 @@ impl Receiver {
             body: &body,
         };
         // The wall-clock time is derived from the arrival instant: no second clock read.
-        let system_now = || self.inner.wall_clock.unix_seconds(started);
+        let system_now = || self.inner.wall_clock.unix_seconds(arrived);
         let verified = self
             .inner
             .verifier
