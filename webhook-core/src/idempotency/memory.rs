@@ -370,6 +370,10 @@ impl Inner {
                 .into_mut()
         };
         let names = &mut self.names;
+        // Each name is looked up at most once per claim (a new event's type names two records).
+        let mut type_index = None;
+        let mut intern_type =
+            |names: &mut Names| *type_index.get_or_insert_with(|| names.intern(key.event_type));
         let conflict = |names: &Names, record: &Record| {
             let recorded = names.get(record.event_type);
             (recorded != key.event_type).then(|| Claim::Conflict {
@@ -387,12 +391,12 @@ impl Inner {
                     }
                 }
                 Some(record) => {
-                    record.event_type = names.intern(key.event_type);
+                    record.event_type = intern_type(names);
                     record.state = completed;
                 }
                 None => entry.records.push(Record {
                     handler: self.type_record,
-                    event_type: names.intern(key.event_type),
+                    event_type: intern_type(names),
                     state: completed,
                 }),
             }
@@ -420,14 +424,14 @@ impl Inner {
             expires: now.saturating_add(nanos(lease)),
             attempts,
         };
-        let event_type = names.intern(key.event_type);
+        let event_type = intern_type(names);
         match record {
             Some(record) => {
                 record.event_type = event_type;
                 record.state = state;
             }
             None => entry.records.push(Record {
-                handler: names.intern(key.handler),
+                handler: handler.unwrap_or_else(|| names.intern(key.handler)),
                 event_type,
                 state,
             }),
