@@ -337,29 +337,36 @@ impl Receiver {
 
     /// Dispatches one delivery inside its `webhook.delivery` span, then records its outcome
     /// and latency (see [`observability`]).
-    async fn observed(
+    ///
+    /// One `Instrumented` layer around the whole delivery, and an async block rather than an
+    /// `async fn` (which keeps a second copy of its arguments): every layer above moves this
+    /// future, so its size is paid on every delivery.
+    fn observed(
         &self,
         envelope: Result<Arc<Envelope>, ReceiveError>,
         span: Span,
         started: Instant,
-    ) -> Result<Receipt, ReceiveError> {
-        // The clock reading that ends the last handler's run, when nothing follows it.
-        let mut ended = None;
-        let result = match envelope {
-            Ok(envelope) => {
-                self.dispatch_verified(envelope, span.clone(), started, &mut ended)
-                    .instrument(span.clone())
-                    .await
-            }
-            Err(error) => Err(error),
-        };
-        let ended = ended.unwrap_or_else(Instant::now);
-        self.inner.instruments.delivery(
-            &span,
-            DeliveryOutcome::of(&result),
-            ended.saturating_duration_since(started),
-        );
-        result
+    ) -> impl Future<Output = Result<Receipt, ReceiveError>> + '_ {
+        let entered = span.clone();
+        async move {
+            // The clock reading that ends the last handler's run, when nothing follows it.
+            let mut ended = None;
+            let result = match envelope {
+                Ok(envelope) => {
+                    self.dispatch_verified(envelope, &span, started, &mut ended)
+                        .await
+                }
+                Err(error) => Err(error),
+            };
+            let ended = ended.unwrap_or_else(Instant::now);
+            self.inner.instruments.delivery(
+                &span,
+                DeliveryOutcome::of(&result),
+                ended.saturating_duration_since(started),
+            );
+            result
+        }
+        .instrument(entered)
     }
 
     fn verify_and_parse(
@@ -404,267 +411,285 @@ impl Receiver {
     /// `started` is when the delivery arrived; `ended` is set to the clock reading that ended
     /// the last handler run when no store operation followed it, so the delivery's latency
     /// needs no reading of its own.
-    async fn dispatch_verified(
-        &self,
+    ///
+    /// An async block rather than an `async fn`, which would keep a second copy of its
+    /// arguments in its state.
+    #[allow(clippy::manual_async_fn)]
+    fn dispatch_verified<'a>(
+        &'a self,
         envelope: Arc<Envelope>,
-        span: Span,
+        span: &'a Span,
         started: Instant,
-        ended: &mut Option<Instant>,
-    ) -> Result<Receipt, ReceiveError> {
-        span.record("event_id", envelope.id());
-        span.record("event_type", envelope.event_type());
-        let inner = &*self.inner;
-        let handlers = inner.registry.matching(envelope.event_type());
-        if handlers.len() == 0 {
-            debug!(
-                event_id = envelope.id(),
-                event_type = envelope.event_type(),
-                "no handler; ignored"
-            );
-            return Ok(Receipt::default());
-        }
-        // Derived when the first handler is claimed: a duplicate needs no wall-clock time.
-        let mut received_at = None;
-        let mut receipt = Receipt::default();
-        let mut failures = Vec::new();
-        let mut in_progress: Option<Duration> = None;
-        for (position, (index, registration)) in handlers.enumerate() {
-            let key = ClaimKey {
-                namespace: &inner.namespace,
-                event_id: envelope.id(),
-                handler: registration.path(),
-                event_type: envelope.event_type(),
-            };
-            *ended = None;
-            // The first claim also records the event's type (see `claim_first`), so an id
-            // delivered again with another type is refused before any handler runs.
-            let claim = if position == 0 {
-                self.store_op(inner.store.claim_first(
-                    &key,
-                    inner.limits.lease,
-                    inner.limits.retention,
-                ))
-                .await
-            } else {
-                self.store_op(inner.store.claim(&key, inner.limits.lease))
-                    .await
+        ended: &'a mut Option<Instant>,
+    ) -> impl Future<Output = Result<Receipt, ReceiveError>> + 'a {
+        async move {
+            span.record("event_id", envelope.id());
+            span.record("event_type", envelope.event_type());
+            let inner = &*self.inner;
+            let mut handlers = inner.registry.matching(envelope.event_type());
+            if handlers.len() == 0 {
+                debug!(
+                    event_id = envelope.id(),
+                    event_type = envelope.event_type(),
+                    "no handler; ignored"
+                );
+                return Ok(Receipt::default());
             }
-            .map_err(|source| self.unavailable(source))?;
-            match claim {
-                Claim::Acquired(lease) => {
-                    let delivery = Delivery::new(
-                        Arc::clone(&envelope),
-                        Arc::clone(&inner.resources),
-                        *received_at.get_or_insert_with(|| inner.wall_clock.at(started)),
-                        registration.path(),
-                    );
-                    // Boxed: a run's future is most of a delivery's, and a duplicate (or an
-                    // ignored event) would otherwise carry and move it without ever starting
-                    // it; a new event pays one small allocation instead.
-                    match Box::pin(self.run(index, registration, delivery, lease, ended)).await? {
-                        None => receipt.ran.push(registration.path()),
-                        Some(cause) => failures.push(HandlerFailure {
-                            handler: registration.path(),
-                            cause,
-                        }),
+            // Derived when the first handler is claimed: a duplicate needs no wall-clock time.
+            let mut received_at = None;
+            let mut receipt = Receipt::default();
+            let mut failures = Vec::new();
+            let mut in_progress: Option<Duration> = None;
+            // By reference: the iterator is not kept twice in this future's state.
+            for (position, (index, registration)) in handlers.by_ref().enumerate() {
+                let key = ClaimKey {
+                    namespace: &inner.namespace,
+                    event_id: envelope.id(),
+                    handler: registration.path(),
+                    event_type: envelope.event_type(),
+                };
+                *ended = None;
+                // The first claim also records the event's type (see `claim_first`), so an id
+                // delivered again with another type is refused before any handler runs.
+                let claim = if position == 0 {
+                    self.store_op(inner.store.claim_first(
+                        &key,
+                        inner.limits.lease,
+                        inner.limits.retention,
+                    ))
+                    .await
+                } else {
+                    self.store_op(inner.store.claim(&key, inner.limits.lease))
+                        .await
+                }
+                .map_err(|source| self.unavailable(source))?;
+                match claim {
+                    Claim::Acquired(lease) => {
+                        let delivery = Delivery::new(
+                            Arc::clone(&envelope),
+                            Arc::clone(&inner.resources),
+                            *received_at.get_or_insert_with(|| inner.wall_clock.at(started)),
+                            registration.path(),
+                        );
+                        // Boxed: a run's future is most of a delivery's, and a duplicate (or an
+                        // ignored event) would otherwise carry and move it without ever starting
+                        // it; a new event pays one small allocation instead.
+                        match Box::pin(self.run(index, registration, delivery, lease, ended))
+                            .await?
+                        {
+                            None => receipt.ran.push(registration.path()),
+                            Some(cause) => failures.push(HandlerFailure {
+                                handler: registration.path(),
+                                cause,
+                            }),
+                        }
+                    }
+                    Claim::Completed => receipt.already_done.push(registration.path()),
+                    Claim::InProgress { retry_after } => {
+                        in_progress = Some(in_progress.map_or(retry_after, |r| r.max(retry_after)));
+                    }
+                    // For a later handler, only a race with a concurrent delivery of another type
+                    // gets here: the first claim checked the event's type record.
+                    Claim::Conflict { recorded_type } => {
+                        return Err(conflict(&envelope, recorded_type))
                     }
                 }
-                Claim::Completed => receipt.already_done.push(registration.path()),
-                Claim::InProgress { retry_after } => {
-                    in_progress = Some(in_progress.map_or(retry_after, |r| r.max(retry_after)));
-                }
-                // For a later handler, only a race with a concurrent delivery of another type
-                // gets here: the first claim checked the event's type record.
-                Claim::Conflict { recorded_type } => {
-                    return Err(conflict(&envelope, recorded_type))
-                }
             }
+            if !failures.is_empty() {
+                return Err(ReceiveError::HandlerFailed {
+                    failures,
+                    ran: receipt.ran.into_vec(),
+                });
+            }
+            if let Some(retry_after) = in_progress {
+                return Err(ReceiveError::InProgress { retry_after });
+            }
+            Ok(receipt)
         }
-        if !failures.is_empty() {
-            return Err(ReceiveError::HandlerFailed {
-                failures,
-                ran: receipt.ran.into_vec(),
-            });
-        }
-        if let Some(retry_after) = in_progress {
-            return Err(ReceiveError::InProgress { retry_after });
-        }
-        Ok(receipt)
     }
 
     /// Run one claimed handler to an outcome, keeping its lease alive, then complete or release
     /// the claim. `Ok(None)` when it completed, `Ok(Some(cause))` when it failed and its claim
     /// was released; `Err` only when the store failed.
-    async fn run(
-        &self,
+    fn run<'a>(
+        &'a self,
         index: usize,
-        registration: &Registration,
+        registration: &'a Registration,
         delivery: Delivery,
         lease: Lease,
-        ended: &mut Option<Instant>,
-    ) -> Result<Option<FailureCause>, ReceiveError> {
+        ended: &'a mut Option<Instant>,
+    ) -> impl Future<Output = Result<Option<FailureCause>, ReceiveError>> + 'a {
         // One clock read for both the handler's latency and its time limit, one at its end
         // for its latency and, if nothing follows, the delivery's.
         let started = Instant::now();
         let span = observability::handler_span(registration.path(), lease.attempt());
         let deadline = tokio::time::Instant::from_std(started) + self.inner.limits.handler_timeout;
-        let result = self
-            .run_claimed(registration, delivery, lease, deadline)
-            .instrument(span.clone())
-            .await;
-        let outcome = match &result {
-            Ok(None) => HandlerOutcome::Completed,
-            Ok(Some(cause)) => HandlerOutcome::of_failure(cause),
-            Err(_) => HandlerOutcome::StoreUnavailable,
-        };
-        let now = Instant::now();
-        *ended = Some(now);
-        self.inner.instruments.handler(
-            &span,
-            index,
-            registration.path(),
-            outcome,
-            now.saturating_duration_since(started),
-        );
-        result
+        let entered = span.clone();
+        // As `observed`: one `Instrumented` layer, and no second copy of the arguments.
+        async move {
+            let result = self
+                .run_claimed(registration, delivery, lease, deadline)
+                .await;
+            let outcome = match &result {
+                Ok(None) => HandlerOutcome::Completed,
+                Ok(Some(cause)) => HandlerOutcome::of_failure(cause),
+                Err(_) => HandlerOutcome::StoreUnavailable,
+            };
+            let now = Instant::now();
+            *ended = Some(now);
+            self.inner.instruments.handler(
+                &span,
+                index,
+                registration.path(),
+                outcome,
+                now.saturating_duration_since(started),
+            );
+            result
+        }
+        .instrument(entered)
     }
 
-    async fn run_claimed(
-        &self,
-        registration: &Registration,
+    // An async block rather than an `async fn`, which would keep a second copy of the
+    // arguments (a `Delivery` and a `Lease`) in its state.
+    #[allow(clippy::manual_async_fn)]
+    fn run_claimed<'a>(
+        &'a self,
+        registration: &'a Registration,
         delivery: Delivery,
         lease: Lease,
         deadline: tokio::time::Instant,
-    ) -> Result<Option<FailureCause>, ReceiveError> {
-        let inner = &*self.inner;
-        let mut guard = LeaseGuard {
-            store: &inner.store,
-            lease: Some(&lease),
-        };
-        self.pause("after_claim").await;
-        let transaction = match &inner.transactions {
-            Some(backend) if inner.transactional_handlers.contains(registration.path()) => {
-                let slot: TxSlot = match self.store_op(backend.begin()).await {
-                    Ok(tx) => Arc::new(tokio::sync::Mutex::new(Some(tx))),
-                    Err(error) => {
-                        guard.disarm();
-                        self.release(&lease).await;
-                        return Err(self.unavailable(error));
-                    }
-                };
-                Some((Arc::clone(backend), slot))
-            }
-            _ => None,
-        };
-        let delivery = match &transaction {
-            Some((_, slot)) => delivery.with_transaction(Arc::clone(slot)),
-            None => delivery,
-        };
-        let call = std::panic::catch_unwind(AssertUnwindSafe(|| registration.call(delivery)));
-        let outcome = match call {
-            Err(panic) => Outcome::Panicked(panic_message(&*panic)),
-            Ok(future) => {
-                let mut guarded = AssertUnwindSafe(future).catch_unwind();
-                let finished = |result: Result<
-                    std::thread::Result<Result<(), HandlerError>>,
-                    tokio::time::error::Elapsed,
-                >| match result {
-                    Err(_) => Outcome::TimedOut,
-                    Ok(Err(panic)) => Outcome::Panicked(panic_message(&*panic)),
-                    Ok(Ok(Err(error))) => Outcome::Failed(error),
-                    Ok(Ok(Ok(()))) => Outcome::Succeeded,
-                };
-                // A handler that finishes on its first poll needs neither the time-out's timer
-                // nor the renewal's.
-                match poll_once(&mut guarded).await {
-                    Poll::Ready(result) => finished(Ok(result)),
-                    // Only a handler that waits pays for the timers (and a box), and the
-                    // receive future stays small for those that do not.
-                    Poll::Pending => finished(
-                        Box::pin(self.supervise(registration, &lease, &mut guarded, deadline))
-                            .await,
-                    ),
+    ) -> impl Future<Output = Result<Option<FailureCause>, ReceiveError>> + 'a {
+        async move {
+            let inner = &*self.inner;
+            let mut guard = LeaseGuard {
+                store: &inner.store,
+                lease: Some(&lease),
+            };
+            self.pause("after_claim").await;
+            let transaction = match &inner.transactions {
+                Some(backend) if inner.transactional_handlers.contains(registration.path()) => {
+                    let slot: TxSlot = match self.store_op(backend.begin()).await {
+                        Ok(tx) => Arc::new(tokio::sync::Mutex::new(Some(tx))),
+                        Err(error) => {
+                            guard.disarm();
+                            self.release(&lease).await;
+                            return Err(self.unavailable(error));
+                        }
+                    };
+                    Some((Arc::clone(backend), slot))
                 }
-            }
-        };
-        let handler = registration.path();
-        let event_id = lease.event_id();
-        let cause = match outcome {
-            Outcome::Succeeded => {
-                guard.disarm();
-                self.pause("before_commit").await;
-                let completed = match transaction {
-                    None => {
-                        self.store_op(inner.store.complete(&lease, inner.limits.retention))
-                            .await
+                _ => None,
+            };
+            let delivery = match &transaction {
+                Some((_, slot)) => delivery.with_transaction(Arc::clone(slot)),
+                None => delivery,
+            };
+            let call = std::panic::catch_unwind(AssertUnwindSafe(|| registration.call(delivery)));
+            let outcome = match call {
+                Err(panic) => Outcome::Panicked(panic_message(&*panic)),
+                Ok(future) => {
+                    let mut guarded = AssertUnwindSafe(future).catch_unwind();
+                    let finished = |result: Result<
+                        std::thread::Result<Result<(), HandlerError>>,
+                        tokio::time::error::Elapsed,
+                    >| match result {
+                        Err(_) => Outcome::TimedOut,
+                        Ok(Err(panic)) => Outcome::Panicked(panic_message(&*panic)),
+                        Ok(Ok(Err(error))) => Outcome::Failed(error),
+                        Ok(Ok(Ok(()))) => Outcome::Succeeded,
+                    };
+                    // A handler that finishes on its first poll needs neither the time-out's timer
+                    // nor the renewal's.
+                    match poll_once(&mut guarded).await {
+                        Poll::Ready(result) => finished(Ok(result)),
+                        // Only a handler that waits pays for the timers (and a box), and the
+                        // receive future stays small for those that do not.
+                        Poll::Pending => finished(
+                            Box::pin(self.supervise(registration, &lease, &mut guarded, deadline))
+                                .await,
+                        ),
                     }
-                    Some((backend, slot)) => {
-                        // The handler's `Tx` handles are gone once it returned; one that
-                        // escaped (moved into a spawned task) keeps the lock, and the
-                        // transaction is rolled back rather than committed under it.
-                        let tx = slot.try_lock().ok().and_then(|mut held| held.take());
-                        match tx {
-                            Some(tx) => {
-                                self.store_op(backend.commit_completed(
-                                    tx,
-                                    &lease,
-                                    inner.limits.retention,
-                                ))
+                }
+            };
+            let handler = registration.path();
+            let event_id = lease.event_id();
+            let cause = match outcome {
+                Outcome::Succeeded => {
+                    guard.disarm();
+                    self.pause("before_commit").await;
+                    let completed = match transaction {
+                        None => {
+                            self.store_op(inner.store.complete(&lease, inner.limits.retention))
                                 .await
-                            }
-                            None => {
-                                warn!(event_id, handler, "transaction still in use after the handler returned; rolled back");
-                                self.release(&lease).await;
-                                return Ok(Some(FailureCause::Error(HandlerError::permanent(
-                                    "the handler kept its transaction after returning",
-                                ))));
+                        }
+                        Some((backend, slot)) => {
+                            // The handler's `Tx` handles are gone once it returned; one that
+                            // escaped (moved into a spawned task) keeps the lock, and the
+                            // transaction is rolled back rather than committed under it.
+                            let tx = slot.try_lock().ok().and_then(|mut held| held.take());
+                            match tx {
+                                Some(tx) => {
+                                    self.store_op(backend.commit_completed(
+                                        tx,
+                                        &lease,
+                                        inner.limits.retention,
+                                    ))
+                                    .await
+                                }
+                                None => {
+                                    warn!(event_id, handler, "transaction still in use after the handler returned; rolled back");
+                                    self.release(&lease).await;
+                                    return Ok(Some(FailureCause::Error(HandlerError::permanent(
+                                        "the handler kept its transaction after returning",
+                                    ))));
+                                }
                             }
                         }
+                    };
+                    if completed.is_ok() {
+                        self.pause("after_commit").await;
                     }
-                };
-                if completed.is_ok() {
-                    self.pause("after_commit").await;
+                    return match completed {
+                        Ok(()) => {
+                            info!(event_id, handler, "handler completed");
+                            Ok(None)
+                        }
+                        Err(StoreError::LeaseLost) => {
+                            warn!(
+                                event_id,
+                                handler,
+                                "handler finished after its lease was taken over; completion refused"
+                            );
+                            Ok(Some(FailureCause::LeaseLost))
+                        }
+                        Err(error) => {
+                            // A handler without a `Tx` did its work but it is not recorded: the
+                            // retry runs it again once the lease expires (at least once). With a
+                            // `Tx`, the failed commit rolled its writes back with the record.
+                            warn!(event_id, handler, %error, "could not record completion");
+                            Err(self.unavailable(error))
+                        }
+                    };
                 }
-                return match completed {
-                    Ok(()) => {
-                        info!(event_id, handler, "handler completed");
-                        Ok(None)
-                    }
-                    Err(StoreError::LeaseLost) => {
-                        warn!(
-                            event_id,
-                            handler,
-                            "handler finished after its lease was taken over; completion refused"
-                        );
-                        Ok(Some(FailureCause::LeaseLost))
-                    }
-                    Err(error) => {
-                        // A handler without a `Tx` did its work but it is not recorded: the
-                        // retry runs it again once the lease expires (at least once). With a
-                        // `Tx`, the failed commit rolled its writes back with the record.
-                        warn!(event_id, handler, %error, "could not record completion");
-                        Err(self.unavailable(error))
-                    }
-                };
-            }
-            Outcome::Failed(error) => {
-                warn!(event_id, handler, kind = %error.kind(), %error, "handler failed");
-                FailureCause::Error(error)
-            }
-            Outcome::Panicked(message) => {
-                warn!(event_id, handler, kind = %ErrorKind::Retryable, message, "handler panicked");
-                FailureCause::Panic(message)
-            }
-            Outcome::TimedOut => {
-                warn!(event_id, handler, timeout = ?inner.limits.handler_timeout, "handler timed out");
-                FailureCause::Timeout
-            }
-        };
-        // Roll the handler's writes back before giving the claim up.
-        drop(transaction);
-        guard.disarm();
-        self.release(&lease).await;
-        Ok(Some(cause))
+                Outcome::Failed(error) => {
+                    warn!(event_id, handler, kind = %error.kind(), %error, "handler failed");
+                    FailureCause::Error(error)
+                }
+                Outcome::Panicked(message) => {
+                    warn!(event_id, handler, kind = %ErrorKind::Retryable, message, "handler panicked");
+                    FailureCause::Panic(message)
+                }
+                Outcome::TimedOut => {
+                    warn!(event_id, handler, timeout = ?inner.limits.handler_timeout, "handler timed out");
+                    FailureCause::Timeout
+                }
+            };
+            // Roll the handler's writes back before giving the claim up.
+            drop(transaction);
+            guard.disarm();
+            self.release(&lease).await;
+            Ok(Some(cause))
+        }
     }
 
     /// Drives a handler that did not finish on its first poll until it does or `deadline`
