@@ -66,6 +66,49 @@ impl Clock for ManualClock {
 /// Shared handle to a clock.
 pub(crate) type SharedClock = Arc<dyn Clock>;
 
+/// A monotonic clock for times seconds long (leases, retention), in nanoseconds since the clock
+/// was made.
+///
+/// On Linux it reads `CLOCK_MONOTONIC_COARSE`, whose resolution is the kernel's tick (1 to 4
+/// ms) and which costs a fifth of a precise reading (about 10 ns against 45 ns on our VMs): the
+/// memory store reads it on every operation, and at this resolution a lease of seconds expires
+/// at most one tick early or late. Elsewhere it is the standard monotonic clock.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CoarseClock {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    origin: coarsetime::Instant,
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    origin: std::time::Instant,
+}
+
+impl CoarseClock {
+    pub(crate) fn new() -> Self {
+        Self {
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            origin: coarsetime::Instant::now_without_cache_update(),
+            #[cfg(not(any(target_os = "linux", target_os = "android")))]
+            origin: std::time::Instant::now(),
+        }
+    }
+
+    /// Nanoseconds since this clock was made. Never decreases.
+    pub(crate) fn nanos(&self) -> u64 {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            // `now_without_cache_update`: `now` would also store the reading in a global that
+            // every thread's reads would then contend for.
+            let ticks = coarsetime::Instant::now_without_cache_update()
+                .as_ticks()
+                .saturating_sub(self.origin.as_ticks());
+            coarsetime::Duration::from_ticks(ticks).as_nanos()
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        {
+            u64::try_from(self.origin.elapsed().as_nanos()).unwrap_or(u64::MAX)
+        }
+    }
+}
+
 /// Wall-clock times of monotonic instants, from a wall-clock reading taken at most once a
 /// second: a delivery's `received_at` then costs no clock read beyond the one that times it.
 ///

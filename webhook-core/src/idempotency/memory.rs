@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use hashbrown::HashTable;
 use smallvec::SmallVec;
-use tokio::time::Instant;
 
 use super::{Claim, ClaimKey, IdempotencyStore, Lease, StoreError, EVENT_TYPE_RECORD};
+use crate::clock::CoarseClock;
 
 /// The fewest claims between two sweeps of expired records. A sweep visits every record, so
 /// the interval also grows with the number of events left after the last sweep: the sweeping
@@ -46,8 +46,9 @@ struct Inner {
     names: Names,
     /// [`EVENT_TYPE_RECORD`]'s index in `names`.
     type_record: u32,
-    /// Records keep their times as nanoseconds since this instant: 8 bytes instead of 16.
-    epoch: Instant,
+    /// Records keep their times as nanoseconds of this clock: 8 bytes instead of 16. Coarse:
+    /// every operation reads it, and leases and retention are seconds long.
+    clock: CoarseClock,
     /// Claims since the last sweep.
     claims: usize,
     /// Claims between the last sweep and the next.
@@ -68,7 +69,7 @@ impl Default for Inner {
             hasher: Hasher::default(),
             names,
             type_record,
-            epoch: Instant::now(),
+            clock: CoarseClock::new(),
             claims: 0,
             sweep_after: 0,
             scratch: String::new(),
@@ -284,7 +285,7 @@ impl Entry {
 
 impl Inner {
     fn now(&self) -> Nanos {
-        nanos(Instant::now().saturating_duration_since(self.epoch))
+        self.clock.nanos()
     }
 
     fn sweep_if_due(&mut self, now: Nanos) {
