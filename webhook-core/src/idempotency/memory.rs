@@ -28,7 +28,9 @@ type Hasher = rapidhash::fast::RandomState;
 /// SQLite, PostgreSQL or Redis stores otherwise.
 ///
 /// Leases and retention work as in the durable stores, and a panicking handler cannot poison
-/// it: the lock is never held while a handler runs, and a poisoned lock is recovered.
+/// it: the lock is never held while a handler runs, and a poisoned lock is recovered. Their
+/// times come from the coarse monotonic clock on Linux (resolution 1 to 4 ms, the kernel's
+/// tick), so a lease or retention period ends up to one tick early or late.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     state: Mutex<Inner>,
