@@ -36,14 +36,12 @@ pub struct MemoryStore {
     state: Mutex<Inner>,
 }
 
-/// Every record of a store, in one table: a new event costs one small entry and its key.
+/// Every record of a store: a new event costs one entry and its key.
 #[derive(Debug)]
 struct Inner {
     /// One entry per (namespace, event id) holding all of the event's records (its type
-    /// record and each handler's claim), so one probe finds them all. Each entry keeps its
-    /// key's hash: growing the table moves entries without reading their keys again.
-    events: HashTable<Entry>,
-    hasher: Hasher,
+    /// record and each handler's claim), so one probe finds them all.
+    events: Events,
     /// Handler paths and event types, which records name by index.
     names: Names,
     /// [`EVENT_TYPE_RECORD`]'s index in `names`.
@@ -67,8 +65,7 @@ impl Default for Inner {
         let mut names = Names::default();
         let type_record = names.intern(EVENT_TYPE_RECORD);
         Self {
-            events: HashTable::new(),
-            hasher: Hasher::default(),
+            events: Events::default(),
             names,
             type_record,
             clock: CoarseClock::new(),
@@ -87,12 +84,126 @@ fn nanos(duration: Duration) -> Nanos {
     u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
 }
 
-/// Small on purpose: entries sit in the table itself, and inserting into a large table costs a
-/// cache miss per line an entry spans.
+/// The entries of a store, by key.
+///
+/// The hash table holds only where each entry is (8 bytes a slot) and the entries sit in a
+/// vector, new ones at its end: a new event writes one small slot at a random place (a cache
+/// miss in a large store) and its entry next to the last one written, where an entry stored in
+/// the table itself would cost a miss for every cache line it spans, and growing the table
+/// would move every entry. A slot keeps 32 bits of its key's hash, which is all the table
+/// needs to grow without reading keys.
+#[derive(Debug, Default)]
+struct Events {
+    index: HashTable<Slot>,
+    entries: Vec<Entry>,
+    /// Places in `entries` that a sweep emptied (their key is empty), reused first.
+    free: Vec<u32>,
+    hasher: Hasher,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    entry: u32,
+    hash: u32,
+}
+
+impl Slot {
+    /// The table's hash of a slot: hashbrown places by the low bits and tags by the top seven,
+    /// so both come from the 32 bits kept.
+    fn table_hash(hash: u32) -> u64 {
+        (u64::from(hash) << 32) | u64::from(hash)
+    }
+}
+
+impl Events {
+    /// The hash of a key, as slots keep it.
+    fn hash(&self, key: &str) -> u32 {
+        // The low half of a 64-bit hash is as well mixed as the whole.
+        #[allow(clippy::cast_possible_truncation)]
+        let hash = self.hasher.hash_one(key) as u32;
+        hash
+    }
+
+    /// How many events have records.
+    fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Entry> {
+        self.entries.iter().filter(|entry| !entry.key.is_empty())
+    }
+
+    fn get_mut(&mut self, key: &str) -> Option<&mut Entry> {
+        let hash = self.hash(key);
+        let Self { index, entries, .. } = self;
+        let slot = index.find(Slot::table_hash(hash), |slot| {
+            slot.hash == hash && *entries[slot.entry as usize].key == *key
+        })?;
+        entries.get_mut(slot.entry as usize)
+    }
+
+    /// The entry of `key`, made (without records) if there is none.
+    fn get_or_insert(&mut self, key: &str) -> &mut Entry {
+        let hash = self.hash(key);
+        let Self {
+            index,
+            entries,
+            free,
+            ..
+        } = self;
+        let slot = index
+            .entry(
+                Slot::table_hash(hash),
+                |slot| slot.hash == hash && *entries[slot.entry as usize].key == *key,
+                |slot| Slot::table_hash(slot.hash),
+            )
+            .or_insert_with(|| {
+                let entry = Entry {
+                    key: key.into(),
+                    records: SmallVec::new(),
+                };
+                let place = match free.pop() {
+                    Some(place) => {
+                        entries[place as usize] = entry;
+                        place
+                    }
+                    None => {
+                        // Four billion events standing at once would take hundreds of
+                        // gigabytes first.
+                        let place = u32::try_from(entries.len()).unwrap_or(u32::MAX);
+                        entries.push(entry);
+                        place
+                    }
+                };
+                Slot { entry: place, hash }
+            });
+        &mut entries[slot.get().entry as usize]
+    }
+
+    /// Keeps the entries for which `keep` (which may change their records) says so.
+    fn retain(&mut self, mut keep: impl FnMut(&mut Entry) -> bool) {
+        let mut dropped = false;
+        for (place, entry) in self.entries.iter_mut().enumerate() {
+            if !entry.key.is_empty() && !keep(entry) {
+                *entry = Entry {
+                    key: Box::default(),
+                    records: SmallVec::new(),
+                };
+                self.free.push(u32::try_from(place).unwrap_or(u32::MAX));
+                dropped = true;
+            }
+        }
+        if dropped {
+            let entries = &self.entries;
+            self.index
+                .retain(|slot| !entries[slot.entry as usize].key.is_empty());
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Entry {
-    hash: u64,
-    /// Written by [`Inner::fill_key`].
+    /// The table key (see [`Inner::fill_key`]); empty for a free place.
     key: Box<str>,
     /// Most events have one handler beside their type record: both fit inline.
     records: SmallVec<[Record; 2]>,
@@ -272,11 +383,6 @@ fn carries(lease: &Lease, token: u64) -> bool {
 }
 
 impl Entry {
-    /// Whether this is the entry of the key in `scratch`, whose hash is `hash`.
-    fn is(&self, hash: u64, scratch: &str) -> bool {
-        self.hash == hash && *self.key == *scratch
-    }
-
     fn record(&mut self, handler: Option<u32>) -> Option<&mut Record> {
         let handler = handler?;
         self.records
@@ -324,22 +430,20 @@ impl Inner {
         removed
     }
 
-    /// Writes the table key of (namespace, event id) into `scratch` and returns its hash. One
-    /// string rather than a pair: one hash per lookup. A claimed key's namespace is printable
-    /// ASCII (`ClaimKey::validate`), so a NUL separator keeps keys unambiguous.
-    fn fill_key(&mut self, namespace: &str, event_id: &str) -> u64 {
+    /// Writes the table key of (namespace, event id) into `scratch`. One string rather than a
+    /// pair: one hash per lookup. A claimed key's namespace is printable ASCII
+    /// (`ClaimKey::validate`), so a NUL separator keeps keys unambiguous.
+    fn fill_key(&mut self, namespace: &str, event_id: &str) {
         self.scratch.clear();
         self.scratch.push_str(namespace);
         self.scratch.push('\0');
         self.scratch.push_str(event_id);
-        self.hasher.hash_one(self.scratch.as_str())
     }
 
     /// The entry of (namespace, event id), if any.
     fn entry(&mut self, namespace: &str, event_id: &str) -> Option<&mut Entry> {
-        let hash = self.fill_key(namespace, event_id);
-        let scratch = self.scratch.as_str();
-        self.events.find_mut(hash, |entry| entry.is(hash, scratch))
+        self.fill_key(namespace, event_id);
+        self.events.get_mut(&self.scratch)
     }
 
     /// The record `lease` holds, if it still holds it.
@@ -359,19 +463,9 @@ impl Inner {
         now: Nanos,
     ) -> Claim {
         let handler = self.names.find(key.handler);
+        self.fill_key(key.namespace, key.event_id);
         // Split borrows: the entry lives in `events`, the names in `names`.
-        let entry = {
-            let hash = self.fill_key(key.namespace, key.event_id);
-            let scratch = self.scratch.as_str();
-            self.events
-                .entry(hash, |entry| entry.is(hash, scratch), |entry| entry.hash)
-                .or_insert_with(|| Entry {
-                    hash,
-                    key: scratch.into(),
-                    records: SmallVec::new(),
-                })
-                .into_mut()
-        };
+        let entry = self.events.get_or_insert(&self.scratch);
         let names = &mut self.names;
         // Each name is looked up at most once per claim (a new event's type names two records).
         let mut type_index = None;
@@ -545,6 +639,39 @@ mod tests {
             .collect();
         names.sort();
         names
+    }
+
+    #[tokio::test]
+    async fn freed_places_are_reused_and_every_standing_event_is_still_found() {
+        let store = MemoryStore::new();
+        let short = Duration::from_millis(20);
+        let long = Duration::from_secs(3600);
+        let ids: Vec<String> = (0..3000).map(|i| format!("evt_{i}")).collect();
+        let retention = |i: usize| if i % 3 == 0 { long } else { short };
+        for (i, id) in ids.iter().enumerate() {
+            let lease = acquire_first(&store, &key(id, "h", "t.x"), retention(i)).await;
+            store.complete(&lease, retention(i)).await.unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        assert_eq!(store.purge_expired().await.unwrap(), 2 * 2000);
+        assert_eq!(store.lock().events.free.len(), 2000);
+
+        // New events take the freed places; none of them disturbs an event still standing.
+        for i in 0..2500 {
+            acquire_first(&store, &key(&format!("new_{i}"), "h", "t.x"), long).await;
+        }
+        assert!(store.lock().events.free.is_empty());
+        assert_eq!(store.lock().events.entries.len(), 3500);
+        for (i, id) in ids.iter().enumerate() {
+            let claim = store
+                .claim_first(&key(id, "h", "t.x"), long, long)
+                .await
+                .unwrap();
+            match (i % 3 == 0, claim) {
+                (true, Claim::Completed) | (false, Claim::Acquired(_)) => {}
+                (kept, other) => panic!("{id} (kept: {kept}): {other:?}"),
+            }
+        }
     }
 
     #[tokio::test]
