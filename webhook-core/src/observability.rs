@@ -451,8 +451,11 @@ impl Instruments {
         outcome: HandlerOutcome,
         elapsed: Duration,
     ) {
-        span.record("outcome", outcome.as_str());
-        span.record("latency_ms", millis(elapsed));
+        // As in `record_span`: no field lookups for a span nobody listens to.
+        if !span.is_disabled() {
+            span.record("outcome", outcome.as_str());
+            span.record("latency_ms", millis(elapsed));
+        }
         let seconds = elapsed.as_secs_f64();
         let cached = self
             .completed
@@ -597,6 +600,10 @@ static METADATA: Metadata<'static> =
     Metadata::new(module_path!(), metrics::Level::INFO, Some(module_path!()));
 
 fn record_span(span: &Span, outcome: DeliveryOutcome, elapsed: Duration) {
+    // `Span::record` looks each field up by name even in a span nobody listens to.
+    if span.is_disabled() {
+        return;
+    }
     span.record("outcome", outcome.as_str());
     if let Some(reason) = outcome.reason() {
         span.record("reason", reason.as_str());
