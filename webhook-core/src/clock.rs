@@ -104,7 +104,7 @@ impl CoarseClock {
         }
         #[cfg(not(any(target_os = "linux", target_os = "android")))]
         {
-            u64::try_from(self.origin.elapsed().as_nanos()).unwrap_or(u64::MAX)
+            nanos(self.origin.elapsed())
         }
     }
 }
@@ -178,7 +178,8 @@ impl WallClock {
     }
 }
 
-fn nanos(duration: std::time::Duration) -> u64 {
+/// Whole nanoseconds, saturating (at 584 years).
+pub(crate) fn nanos(duration: std::time::Duration) -> u64 {
     u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
 }
 

@@ -8,7 +8,7 @@ use hashbrown::HashTable;
 use smallvec::SmallVec;
 
 use super::{Claim, ClaimKey, IdempotencyStore, Lease, StoreError, EVENT_TYPE_RECORD};
-use crate::clock::CoarseClock;
+use crate::clock::{nanos, CoarseClock};
 
 /// The fewest claims between two sweeps of expired records. A sweep visits every record, so
 /// the interval also grows with the number of events left after the last sweep: the sweeping
@@ -77,12 +77,8 @@ impl Default for Inner {
     }
 }
 
-/// A time as nanoseconds since the store's epoch.
+/// A time in nanoseconds of the store's clock.
 type Nanos = u64;
-
-fn nanos(duration: Duration) -> Nanos {
-    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
-}
 
 /// The entries of a store, by key.
 ///
