@@ -423,11 +423,7 @@ impl Receiver {
         ended: &'a mut Option<Instant>,
     ) -> impl Future<Output = Result<Receipt, ReceiveError>> + 'a {
         async move {
-            // `Span::record` looks each field up by name even in a span nobody listens to.
-            if !span.is_disabled() {
-                span.record("event_id", envelope.id());
-                span.record("event_type", envelope.event_type());
-            }
+            observability::record_event(span, envelope.id(), envelope.event_type());
             let inner = &*self.inner;
             let mut handlers = inner.registry.matching(envelope.event_type());
             if handlers.len() == 0 {

@@ -353,6 +353,15 @@ pub fn delivery_span(scheme: &'static str) -> Span {
     )
 }
 
+/// Records the event a delivery carries into its span (once it is parsed).
+pub(crate) fn record_event(span: &Span, event_id: &str, event_type: &str) {
+    // As in `record_span`: no field lookups for a span nobody listens to.
+    if !span.is_disabled() {
+        span.record("event_id", event_id);
+        span.record("event_type", event_type);
+    }
+}
+
 pub(crate) fn handler_span(handler: &'static str, attempt: u32) -> Span {
     tracing::info_span!(
         "webhook.handler",
