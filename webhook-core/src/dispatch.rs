@@ -20,7 +20,7 @@ use crate::clock::WallClock;
 use crate::envelope::{Envelope, EnvelopeError};
 use crate::handler::{Delivery, ErrorKind, FromRef, HandlerError, MissingState, Resources, TxSlot};
 use crate::idempotency::{
-    Claim, ClaimKey, DynStore, IdempotencyStore, Lease, StoreError, TxBackend,
+    Claim, ClaimKey, IdempotencyStore, Lease, StoreError, StoreHandle, TxBackend,
 };
 use crate::observability::{self, DeliveryOutcome, HandlerOutcome, Instruments};
 use crate::registry::{Location, Registration, Registry, RegistryError};
@@ -229,7 +229,7 @@ pub type PauseHook =
 struct Inner {
     verifier: Verifier,
     registry: Registry,
-    store: Arc<dyn DynStore>,
+    store: StoreHandle,
     resources: Arc<Resources>,
     namespace: Box<str>,
     limits: Limits,
@@ -816,7 +816,7 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
 /// Releases a claim whose handler future was dropped before it finished (the receiving
 /// future was cancelled), so the next delivery need not wait for the lease to expire.
 struct LeaseGuard<'a> {
-    store: &'a Arc<dyn DynStore>,
+    store: &'a StoreHandle,
     lease: Option<&'a Lease>,
 }
 
@@ -833,7 +833,7 @@ impl Drop for LeaseGuard<'_> {
         };
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             // Copied only here, on cancellation: the spawned release outlives the borrow.
-            let (store, lease) = (Arc::clone(self.store), lease.clone());
+            let (store, lease) = (self.store.clone(), lease.clone());
             runtime.spawn(async move {
                 if let Err(error) = store.release(&lease).await {
                     warn!(%error, "could not release a cancelled claim; it expires with its lease");
@@ -849,7 +849,7 @@ impl Drop for LeaseGuard<'_> {
 /// [`ReceiverBuilder::provide`] derives sub-state.
 pub struct ReceiverBuilder<S = ()> {
     verifier: Option<Verifier>,
-    store: Option<Arc<dyn DynStore>>,
+    store: Option<StoreHandle>,
     registry: Option<Registry>,
     resources: Resources,
     namespace: Option<String>,
@@ -945,7 +945,7 @@ impl<S> ReceiverBuilder<S> {
     /// The idempotency store (required).
     #[must_use]
     pub fn store(mut self, store: impl IdempotencyStore) -> Self {
-        self.store = Some(Arc::new(store));
+        self.store = StoreHandle::new(store);
         self
     }
 

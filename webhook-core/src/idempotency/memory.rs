@@ -533,8 +533,14 @@ impl Inner {
     }
 }
 
-impl IdempotencyStore for MemoryStore {
-    async fn claim(&self, key: &ClaimKey<'_>, lease: Duration) -> Result<Claim, StoreError> {
+/// The operations themselves, synchronous: none of them waits. The receiver calls these
+/// directly (see `StoreHandle`), without the boxed future the object-safe interface needs.
+impl MemoryStore {
+    pub(crate) fn claim_now(
+        &self,
+        key: &ClaimKey<'_>,
+        lease: Duration,
+    ) -> Result<Claim, StoreError> {
         key.validate()?;
         let mut inner = self.lock();
         let now = inner.now();
@@ -543,7 +549,7 @@ impl IdempotencyStore for MemoryStore {
     }
 
     /// Both steps under one lock, on one entry.
-    async fn claim_first(
+    pub(crate) fn claim_first_now(
         &self,
         key: &ClaimKey<'_>,
         lease: Duration,
@@ -556,7 +562,11 @@ impl IdempotencyStore for MemoryStore {
         Ok(inner.claim(key, lease, Some(retention), now))
     }
 
-    async fn complete(&self, lease: &Lease, retention: Duration) -> Result<(), StoreError> {
+    pub(crate) fn complete_now(
+        &self,
+        lease: &Lease,
+        retention: Duration,
+    ) -> Result<(), StoreError> {
         let mut inner = self.lock();
         let expires = inner.now().saturating_add(nanos(retention));
         let record = inner.held(lease).ok_or(StoreError::LeaseLost)?;
@@ -564,7 +574,7 @@ impl IdempotencyStore for MemoryStore {
         Ok(())
     }
 
-    async fn release(&self, lease: &Lease) -> Result<(), StoreError> {
+    pub(crate) fn release_now(&self, lease: &Lease) -> Result<(), StoreError> {
         let mut inner = self.lock();
         let now = inner.now();
         if let Some(record) = inner.held(lease) {
@@ -578,7 +588,7 @@ impl IdempotencyStore for MemoryStore {
         Ok(())
     }
 
-    async fn extend(&self, lease: &Lease, by: Duration) -> Result<(), StoreError> {
+    pub(crate) fn extend_now(&self, lease: &Lease, by: Duration) -> Result<(), StoreError> {
         let mut inner = self.lock();
         let until = inner.now().saturating_add(nanos(by));
         match inner.held(lease).map(|record| &mut record.state) {
@@ -588,6 +598,33 @@ impl IdempotencyStore for MemoryStore {
             }
             _ => Err(StoreError::LeaseLost),
         }
+    }
+}
+
+impl IdempotencyStore for MemoryStore {
+    async fn claim(&self, key: &ClaimKey<'_>, lease: Duration) -> Result<Claim, StoreError> {
+        self.claim_now(key, lease)
+    }
+
+    async fn claim_first(
+        &self,
+        key: &ClaimKey<'_>,
+        lease: Duration,
+        retention: Duration,
+    ) -> Result<Claim, StoreError> {
+        self.claim_first_now(key, lease, retention)
+    }
+
+    async fn complete(&self, lease: &Lease, retention: Duration) -> Result<(), StoreError> {
+        self.complete_now(lease, retention)
+    }
+
+    async fn release(&self, lease: &Lease) -> Result<(), StoreError> {
+        self.release_now(lease)
+    }
+
+    async fn extend(&self, lease: &Lease, by: Duration) -> Result<(), StoreError> {
+        self.extend_now(lease, by)
     }
 
     async fn purge_expired(&self) -> Result<u64, StoreError> {

@@ -52,6 +52,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 pub use memory::MemoryStore;
@@ -424,6 +425,114 @@ pub trait TxBackend: Send + Sync + 'static {
 
 /// A boxed future, as [`TxBackend`] returns.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The receiver's store.
+///
+/// The memory store is called directly: its operations never wait, and the box each
+/// operation's future needs behind the object-safe [`DynStore`] costs as much as the operation
+/// itself. Every other store, whose operations wait on a database, goes through [`DynStore`].
+#[derive(Clone)]
+pub(crate) enum StoreHandle {
+    Memory(Arc<MemoryStore>),
+    Other(Arc<dyn DynStore>),
+}
+
+impl StoreHandle {
+    /// `None` never happens: the one store is always handed back, as one variant or the other.
+    pub(crate) fn new<S: IdempotencyStore>(store: S) -> Option<Self> {
+        let mut store = Some(store);
+        match (&mut store as &mut dyn Any).downcast_mut::<Option<MemoryStore>>() {
+            Some(memory) => memory.take().map(|memory| Self::Memory(Arc::new(memory))),
+            None => store.map(|store| Self::Other(Arc::new(store))),
+        }
+    }
+
+    pub(crate) fn claim<'a>(
+        &'a self,
+        key: &'a ClaimKey<'a>,
+        lease: Duration,
+    ) -> StoreFuture<'a, Result<Claim, StoreError>> {
+        match self {
+            Self::Memory(store) => StoreFuture::Done(Some(store.claim_now(key, lease))),
+            Self::Other(store) => StoreFuture::Boxed(store.claim(key, lease)),
+        }
+    }
+
+    pub(crate) fn claim_first<'a>(
+        &'a self,
+        key: &'a ClaimKey<'a>,
+        lease: Duration,
+        retention: Duration,
+    ) -> StoreFuture<'a, Result<Claim, StoreError>> {
+        match self {
+            Self::Memory(store) => {
+                StoreFuture::Done(Some(store.claim_first_now(key, lease, retention)))
+            }
+            Self::Other(store) => StoreFuture::Boxed(store.claim_first(key, lease, retention)),
+        }
+    }
+
+    pub(crate) fn complete<'a>(
+        &'a self,
+        lease: &'a Lease,
+        retention: Duration,
+    ) -> StoreFuture<'a, Result<(), StoreError>> {
+        match self {
+            Self::Memory(store) => StoreFuture::Done(Some(store.complete_now(lease, retention))),
+            Self::Other(store) => StoreFuture::Boxed(store.complete(lease, retention)),
+        }
+    }
+
+    pub(crate) fn release<'a>(
+        &'a self,
+        lease: &'a Lease,
+    ) -> StoreFuture<'a, Result<(), StoreError>> {
+        match self {
+            Self::Memory(store) => StoreFuture::Done(Some(store.release_now(lease))),
+            Self::Other(store) => StoreFuture::Boxed(store.release(lease)),
+        }
+    }
+
+    pub(crate) fn extend<'a>(
+        &'a self,
+        lease: &'a Lease,
+        by: Duration,
+    ) -> StoreFuture<'a, Result<(), StoreError>> {
+        match self {
+            Self::Memory(store) => StoreFuture::Done(Some(store.extend_now(lease, by))),
+            Self::Other(store) => StoreFuture::Boxed(store.extend(lease, by)),
+        }
+    }
+
+    pub(crate) fn transactions(&self) -> Option<Arc<dyn TxBackend>> {
+        match self {
+            Self::Memory(store) => IdempotencyStore::transactions(&**store),
+            Self::Other(store) => store.transactions(),
+        }
+    }
+}
+
+/// A store operation in progress: already done (the memory store), or a boxed future.
+pub(crate) enum StoreFuture<'a, T> {
+    /// `None` once taken.
+    Done(Option<T>),
+    Boxed(BoxFuture<'a, T>),
+}
+
+// The result is only ever moved out, never pinned.
+impl<T> Unpin for StoreFuture<'_, T> {}
+
+impl<T> Future for StoreFuture<'_, T> {
+    type Output = T;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        match self.get_mut() {
+            // Polled again after it finished: as any finished future, it never wakes again.
+            Self::Done(done) => done.take().map_or(Poll::Pending, Poll::Ready),
+            Self::Boxed(future) => future.as_mut().poll(cx),
+        }
+    }
+}
 
 /// [`IdempotencyStore`] behind an object-safe interface, so a receiver is not generic over it.
 pub(crate) trait DynStore: Send + Sync {
