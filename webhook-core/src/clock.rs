@@ -109,6 +109,14 @@ impl CoarseClock {
     }
 }
 
+/// The process's [`WallClock`]: the wall clock is the same for every receiver, and a
+/// [`Delivery`](crate::Delivery) keeps only its arrival instant, turned into a wall-clock time
+/// when a handler asks for it.
+pub(crate) fn wall_clock() -> &'static WallClock {
+    static WALL_CLOCK: std::sync::LazyLock<WallClock> = std::sync::LazyLock::new(WallClock::new);
+    &WALL_CLOCK
+}
+
 /// Wall-clock times of monotonic instants, from a wall-clock reading taken at most once a
 /// second: a delivery's `received_at` then costs no clock read beyond the one that times it.
 ///

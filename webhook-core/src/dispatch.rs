@@ -16,7 +16,7 @@ use futures_util::FutureExt;
 use smallvec::SmallVec;
 use tracing::{debug, info, warn, Instrument, Span};
 
-use crate::clock::WallClock;
+use crate::clock::wall_clock;
 use crate::envelope::{Envelope, EnvelopeError};
 use crate::handler::{Delivery, ErrorKind, FromRef, HandlerError, MissingState, Resources, TxSlot};
 use crate::idempotency::{
@@ -237,7 +237,6 @@ struct Inner {
     transactions: Option<Arc<dyn TxBackend>>,
     transactional_handlers: HashSet<&'static str>,
     instruments: Instruments,
-    wall_clock: WallClock,
     #[cfg(feature = "test-util")]
     pause: Option<PauseHook>,
 }
@@ -383,7 +382,7 @@ impl Receiver {
             body: &body,
         };
         // The wall-clock time is derived from the arrival instant: no second clock read.
-        let system_now = || self.inner.wall_clock.unix_seconds(arrived);
+        let system_now = || wall_clock().unix_seconds(arrived);
         let verified = self
             .inner
             .verifier
@@ -434,8 +433,6 @@ impl Receiver {
                 );
                 return Ok(Receipt::default());
             }
-            // Derived when the first handler is claimed: a duplicate needs no wall-clock time.
-            let mut received_at = None;
             let mut receipt = Receipt::default();
             let mut failures = Vec::new();
             let mut in_progress: Option<Duration> = None;
@@ -467,7 +464,7 @@ impl Receiver {
                         let delivery = Delivery::new(
                             Arc::clone(&envelope),
                             Arc::clone(&inner.resources),
-                            *received_at.get_or_insert_with(|| inner.wall_clock.at(started)),
+                            started,
                             registration.path(),
                         );
                         // Boxed: a run's future is most of a delivery's, and a duplicate (or an
@@ -1100,7 +1097,6 @@ impl<S> ReceiverBuilder<S> {
                 limits,
                 transactions,
                 transactional_handlers,
-                wall_clock: WallClock::new(),
                 #[cfg(feature = "test-util")]
                 pause: self.pause,
             }),

@@ -7,6 +7,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::Bytes;
 use time::OffsetDateTime;
@@ -223,7 +224,8 @@ pub(crate) type TxSlot = Arc<tokio::sync::Mutex<Option<Box<dyn Any + Send>>>>;
 pub struct Delivery {
     envelope: Arc<Envelope>,
     resources: Arc<Resources>,
-    received_at: OffsetDateTime,
+    /// When the delivery arrived; its wall-clock time is derived only when asked for.
+    arrived: Instant,
     handler: &'static str,
     transaction: Option<TxSlot>,
 }
@@ -232,7 +234,7 @@ impl fmt::Debug for Delivery {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Delivery")
             .field("envelope", &self.envelope)
-            .field("received_at", &self.received_at)
+            .field("received_at", &self.received_at())
             .field("handler", &self.handler)
             .finish_non_exhaustive()
     }
@@ -242,13 +244,13 @@ impl Delivery {
     pub(crate) fn new(
         envelope: Arc<Envelope>,
         resources: Arc<Resources>,
-        received_at: OffsetDateTime,
+        arrived: Instant,
         handler: &'static str,
     ) -> Self {
         Self {
             envelope,
             resources,
-            received_at,
+            arrived,
             handler,
             transaction: None,
         }
@@ -279,7 +281,7 @@ impl Delivery {
     /// When this delivery attempt arrived.
     #[must_use]
     pub fn received_at(&self) -> OffsetDateTime {
-        self.received_at
+        crate::clock::wall_clock().at(self.arrived)
     }
 
     /// The path of the handler being run, such as `my_app::billing::fulfil`.

@@ -167,6 +167,16 @@ pub enum RegistryError {
         /// Where it was written.
         location: Location,
     },
+    /// A handler path is empty, longer than [`MAX_HANDLER_LEN`](crate::MAX_HANDLER_LEN) bytes
+    /// or holds a control character: it could not be an idempotency key (see
+    /// [`ClaimKey::validate`](crate::ClaimKey::validate)).
+    #[error("handler path {path:?} at {location} cannot be an idempotency key: it must be 1 to 1024 bytes without control characters")]
+    InvalidPath {
+        /// The handler.
+        path: &'static str,
+        /// Where it was written.
+        location: Location,
+    },
     /// The same function is registered twice for the same pattern.
     #[error("handler `{path}` is registered twice for `{pattern}`: at {first} and at {second}")]
     Duplicate {
@@ -220,7 +230,7 @@ impl Registry {
     /// Every handler registered with `#[on_event]` in this binary.
     ///
     /// # Errors
-    /// [`RegistryError`] for an invalid pattern or a duplicate registration.
+    /// [`RegistryError`] for an invalid handler path or pattern, or a duplicate registration.
     pub fn from_inventory() -> Result<Self, RegistryError> {
         inventory::iter::<Registration>
             .into_iter()
@@ -424,9 +434,16 @@ impl RegistryBuilder {
     /// Validate, order and index the handlers.
     ///
     /// # Errors
-    /// [`RegistryError`] for an invalid pattern or a duplicate registration.
+    /// [`RegistryError`] for an invalid handler path or pattern, or a duplicate registration.
     pub fn build(mut self) -> Result<Registry, RegistryError> {
         for r in &self.handlers {
+            // Checked once here rather than by the store on every claim.
+            if !crate::idempotency::valid_handler_path(r.path) {
+                return Err(RegistryError::InvalidPath {
+                    path: r.path,
+                    location: r.location,
+                });
+            }
             if Pattern::parse(r.pattern).is_none() {
                 return Err(RegistryError::InvalidPattern {
                     pattern: r.pattern,
@@ -487,6 +504,7 @@ impl RegistryBuilder {
 mod tests {
     use super::*;
     use crate::handler::HandlerError;
+    use crate::idempotency::MAX_HANDLER_LEN;
 
     fn noop(_: Delivery) -> HandlerFuture {
         Box::pin(async { Ok::<(), HandlerError>(()) })
@@ -568,6 +586,46 @@ mod tests {
             .build()
             .unwrap();
         assert_eq!(order(&registry, "invoice.paid"), ["app::audit"]);
+    }
+
+    #[test]
+    fn rejects_handler_paths_that_cannot_be_idempotency_keys() {
+        // Each would be refused by the store at every claim; the registry refuses it once, when
+        // the receiver is built, and the receiver's memory store then skips the check.
+        let long: &'static str = "a".repeat(MAX_HANDLER_LEN + 1).leak();
+        for bad in ["", "app::h\n", "app::\u{7}h", "app::\u{85}h", long] {
+            let refused = Registry::builder()
+                .register(reg("invoice.paid", bad, 4))
+                .build()
+                .unwrap_err();
+            assert_eq!(
+                refused,
+                RegistryError::InvalidPath {
+                    path: bad,
+                    location: Location::new("x.rs", 4, 1),
+                },
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            Registry::builder()
+                .register(reg("invoice.paid", "", 4))
+                .build()
+                .unwrap_err()
+                .to_string(),
+            "handler path \"\" at x.rs:4:1 cannot be an idempotency key: it must be 1 to 1024 \
+             bytes without control characters"
+        );
+        let longest: &'static str = "é".repeat(MAX_HANDLER_LEN / 2).leak();
+        for good in ["app::h", "app::ünïcode::h", "a b", longest] {
+            assert!(
+                Registry::builder()
+                    .register(reg("invoice.paid", good, 1))
+                    .build()
+                    .is_ok(),
+                "{good:?}"
+            );
+        }
     }
 
     #[test]

@@ -542,6 +542,16 @@ impl MemoryStore {
         lease: Duration,
     ) -> Result<Claim, StoreError> {
         key.validate()?;
+        self.claim_valid(key, lease)
+    }
+
+    /// [`claim_now`](Self::claim_now) for a key known to be valid (see `StoreHandle`).
+    pub(crate) fn claim_valid(
+        &self,
+        key: &ClaimKey<'_>,
+        lease: Duration,
+    ) -> Result<Claim, StoreError> {
+        debug_assert!(key.validate().is_ok(), "{key:?}");
         let mut inner = self.lock();
         let now = inner.now();
         inner.sweep_if_due(now);
@@ -556,6 +566,17 @@ impl MemoryStore {
         retention: Duration,
     ) -> Result<Claim, StoreError> {
         key.validate()?;
+        self.claim_first_valid(key, lease, retention)
+    }
+
+    /// [`claim_first_now`](Self::claim_first_now) for a key known to be valid.
+    pub(crate) fn claim_first_valid(
+        &self,
+        key: &ClaimKey<'_>,
+        lease: Duration,
+        retention: Duration,
+    ) -> Result<Claim, StoreError> {
+        debug_assert!(key.validate().is_ok(), "{key:?}");
         let mut inner = self.lock();
         let now = inner.now();
         inner.sweep_if_due(now);

@@ -100,13 +100,6 @@ impl ClaimKey<'_> {
     /// [`StoreError::InvalidKey`] naming the part that is refused.
     pub fn validate(&self) -> Result<(), StoreError> {
         use crate::ascii::printable as printable_ascii;
-        fn no_control(part: &str, max: usize) -> bool {
-            // Types and handler paths are nearly always printable ASCII, which a byte scan
-            // settles; only other text needs decoding (C1 controls are two-byte characters).
-            !part.is_empty()
-                && part.len() <= max
-                && (printable_ascii(part) || !part.chars().any(char::is_control))
-        }
         if !crate::envelope::valid_id(self.event_id) {
             return Err(StoreError::InvalidKey(
                 "event id must be 1 to 255 printable ASCII characters",
@@ -125,13 +118,27 @@ impl ClaimKey<'_> {
                 "event type must be 1 to 255 bytes without control characters",
             ));
         }
-        if !no_control(self.handler, MAX_HANDLER_LEN) {
+        if !valid_handler_path(self.handler) {
             return Err(StoreError::InvalidKey(
                 "handler path must be 1 to 1024 bytes without control characters",
             ));
         }
         Ok(())
     }
+}
+
+/// A handler path as [`ClaimKey::validate`] accepts it; the registry refuses any other when it
+/// is built, so a receiver never claims with one.
+pub(crate) fn valid_handler_path(path: &str) -> bool {
+    no_control(path, MAX_HANDLER_LEN)
+}
+
+fn no_control(part: &str, max: usize) -> bool {
+    // Types and handler paths are nearly always printable ASCII, which a byte scan settles;
+    // only other text needs decoding (C1 controls are two-byte characters).
+    !part.is_empty()
+        && part.len() <= max
+        && (crate::ascii::printable(part) || !part.chars().any(char::is_control))
 }
 
 /// A duration in whole milliseconds for a store, capped at 100 years: "keep it practically
@@ -431,6 +438,11 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// The memory store is called directly: its operations never wait, and the box each
 /// operation's future needs behind the object-safe [`DynStore`] costs as much as the operation
 /// itself. Every other store, whose operations wait on a database, goes through [`DynStore`].
+///
+/// The receiver's keys are valid by construction: `Envelope::parse` checked the event id (by
+/// the same rule) and the type (a stricter one), the builder the namespace (stricter) and the
+/// registry every handler path ([`valid_handler_path`]). So the memory store, called from here,
+/// does not check them again; every store reached through [`DynStore`] still does.
 #[derive(Clone)]
 pub(crate) enum StoreHandle {
     Memory(Arc<MemoryStore>),
@@ -453,7 +465,7 @@ impl StoreHandle {
         lease: Duration,
     ) -> StoreFuture<'a, Result<Claim, StoreError>> {
         match self {
-            Self::Memory(store) => StoreFuture::Done(Some(store.claim_now(key, lease))),
+            Self::Memory(store) => StoreFuture::Done(Some(store.claim_valid(key, lease))),
             Self::Other(store) => StoreFuture::Boxed(store.claim(key, lease)),
         }
     }
@@ -466,7 +478,7 @@ impl StoreHandle {
     ) -> StoreFuture<'a, Result<Claim, StoreError>> {
         match self {
             Self::Memory(store) => {
-                StoreFuture::Done(Some(store.claim_first_now(key, lease, retention)))
+                StoreFuture::Done(Some(store.claim_first_valid(key, lease, retention)))
             }
             Self::Other(store) => StoreFuture::Boxed(store.claim_first(key, lease, retention)),
         }
