@@ -13,7 +13,9 @@ use crate::clock::{nanos, CoarseClock};
 /// The fewest claims between two sweeps of expired records. A sweep visits every record, so
 /// the interval also grows with the number of events left after the last sweep: the sweeping
 /// costs O(1) per claim however large the store, and memory stays bounded by the records within
-/// the retention period (at most about twice them), not by uptime.
+/// the retention period (at most about twice them), not by uptime. A sweep that is due is
+/// skipped while no record can have expired yet (see `Inner::next_expiry`): with retention
+/// measured in days, most would visit every record to remove none.
 const SWEEP_EVERY: usize = 1024;
 
 /// A fast seeded hash. Keys come only from verified deliveries, which an attacker cannot
@@ -58,6 +60,9 @@ struct Inner {
     /// The last token issued. Tokens only fence this store's own holders, so a counter is as
     /// unique as a random token and cheaper.
     last_token: u64,
+    /// No record expires before this: the earliest expiry left by the last sweep, lowered by
+    /// every write since (each lowers it to the soonest expiry it can have written).
+    next_expiry: Nanos,
 }
 
 impl Default for Inner {
@@ -73,6 +78,7 @@ impl Default for Inner {
             sweep_after: 0,
             scratch: String::new(),
             last_token: 0,
+            next_expiry: Nanos::MAX,
         }
     }
 }
@@ -233,12 +239,16 @@ enum RecordState {
 }
 
 impl Record {
-    fn expired(&self, now: Nanos) -> bool {
+    fn expires(&self) -> Nanos {
         match self.state {
             RecordState::InProgress { expires, .. }
             | RecordState::Completed { expires }
-            | RecordState::Released { expires, .. } => expires <= now,
+            | RecordState::Released { expires, .. } => expires,
         }
+    }
+
+    fn expired(&self, now: Nanos) -> bool {
+        self.expires() <= now
     }
 
     /// Whether it counts: not released, and not completed past its retention (an expired
@@ -392,9 +402,14 @@ impl Inner {
         self.clock.nanos()
     }
 
+    /// Notes that a record may now expire at `expires`.
+    fn may_expire_at(&mut self, expires: Nanos) {
+        self.next_expiry = self.next_expiry.min(expires);
+    }
+
     fn sweep_if_due(&mut self, now: Nanos) {
         self.claims += 1;
-        if self.claims >= self.sweep_after.max(SWEEP_EVERY) {
+        if self.claims >= self.sweep_after.max(SWEEP_EVERY) && now >= self.next_expiry {
             self.remove_expired(now);
             self.claims = 0;
             self.sweep_after = self.events.len();
@@ -405,6 +420,7 @@ impl Inner {
     /// many records were dropped.
     fn remove_expired(&mut self, now: Nanos) -> usize {
         let mut removed = 0;
+        let mut next_expiry = Nanos::MAX;
         let mut used = vec![false; self.names.slots.len()];
         let mut mark = |index: u32| {
             if let Some(used) = used.get_mut(index as usize) {
@@ -419,10 +435,12 @@ impl Inner {
             for record in &entry.records {
                 mark(record.handler);
                 mark(record.event_type);
+                next_expiry = next_expiry.min(record.expires());
             }
             !entry.records.is_empty()
         });
         self.names.retain_used(&used);
+        self.next_expiry = next_expiry;
         removed
     }
 
@@ -458,6 +476,9 @@ impl Inner {
         type_retention: Option<Duration>,
         now: Nanos,
     ) -> Claim {
+        // The soonest expiry this claim can write: its lease, or the type record's retention.
+        let soonest = nanos(lease).min(type_retention.map_or(Nanos::MAX, nanos));
+        self.may_expire_at(now.saturating_add(soonest));
         let handler = self.names.find(key.handler);
         self.fill_key(key.namespace, key.event_id);
         // Split borrows: the entry lives in `events`, the names in `names`.
@@ -536,51 +557,20 @@ impl Inner {
 /// The operations themselves, synchronous: none of them waits. The receiver calls these
 /// directly (see `StoreHandle`), without the boxed future the object-safe interface needs.
 impl MemoryStore {
-    pub(crate) fn claim_now(
-        &self,
-        key: &ClaimKey<'_>,
-        lease: Duration,
-    ) -> Result<Claim, StoreError> {
-        key.validate()?;
-        self.claim_valid(key, lease)
-    }
-
-    /// [`claim_now`](Self::claim_now) for a key known to be valid (see `StoreHandle`).
+    /// `claim` (or, with the type record's `retention`, `claim_first`: both steps under one
+    /// lock, on one entry) for a key known to be valid: the trait's methods check it first,
+    /// the receiver's keys are valid by construction (see `StoreHandle`).
     pub(crate) fn claim_valid(
         &self,
         key: &ClaimKey<'_>,
         lease: Duration,
+        type_retention: Option<Duration>,
     ) -> Result<Claim, StoreError> {
         debug_assert!(key.validate().is_ok(), "{key:?}");
         let mut inner = self.lock();
         let now = inner.now();
         inner.sweep_if_due(now);
-        Ok(inner.claim(key, lease, None, now))
-    }
-
-    /// Both steps under one lock, on one entry.
-    pub(crate) fn claim_first_now(
-        &self,
-        key: &ClaimKey<'_>,
-        lease: Duration,
-        retention: Duration,
-    ) -> Result<Claim, StoreError> {
-        key.validate()?;
-        self.claim_first_valid(key, lease, retention)
-    }
-
-    /// [`claim_first_now`](Self::claim_first_now) for a key known to be valid.
-    pub(crate) fn claim_first_valid(
-        &self,
-        key: &ClaimKey<'_>,
-        lease: Duration,
-        retention: Duration,
-    ) -> Result<Claim, StoreError> {
-        debug_assert!(key.validate().is_ok(), "{key:?}");
-        let mut inner = self.lock();
-        let now = inner.now();
-        inner.sweep_if_due(now);
-        Ok(inner.claim(key, lease, Some(retention), now))
+        Ok(inner.claim(key, lease, type_retention, now))
     }
 
     pub(crate) fn complete_now(
@@ -592,6 +582,7 @@ impl MemoryStore {
         let expires = inner.now().saturating_add(nanos(retention));
         let record = inner.held(lease).ok_or(StoreError::LeaseLost)?;
         record.state = RecordState::Completed { expires };
+        inner.may_expire_at(expires);
         Ok(())
     }
 
@@ -604,6 +595,7 @@ impl MemoryStore {
                     expires: now,
                     attempts,
                 };
+                inner.may_expire_at(now);
             }
         }
         Ok(())
@@ -613,18 +605,19 @@ impl MemoryStore {
         let mut inner = self.lock();
         let until = inner.now().saturating_add(nanos(by));
         match inner.held(lease).map(|record| &mut record.state) {
-            Some(RecordState::InProgress { expires, .. }) => {
-                *expires = until;
-                Ok(())
-            }
-            _ => Err(StoreError::LeaseLost),
+            Some(RecordState::InProgress { expires, .. }) => *expires = until,
+            _ => return Err(StoreError::LeaseLost),
         }
+        // A shorter extension brings the expiry forward.
+        inner.may_expire_at(until);
+        Ok(())
     }
 }
 
 impl IdempotencyStore for MemoryStore {
     async fn claim(&self, key: &ClaimKey<'_>, lease: Duration) -> Result<Claim, StoreError> {
-        self.claim_now(key, lease)
+        key.validate()?;
+        self.claim_valid(key, lease, None)
     }
 
     async fn claim_first(
@@ -633,7 +626,8 @@ impl IdempotencyStore for MemoryStore {
         lease: Duration,
         retention: Duration,
     ) -> Result<Claim, StoreError> {
-        self.claim_first_now(key, lease, retention)
+        key.validate()?;
+        self.claim_valid(key, lease, Some(retention))
     }
 
     async fn complete(&self, lease: &Lease, retention: Duration) -> Result<(), StoreError> {
@@ -680,6 +674,59 @@ mod tests {
                 key.event_id
             ),
         }
+    }
+
+    #[tokio::test]
+    async fn a_due_sweep_waits_until_a_record_can_have_expired() {
+        let store = MemoryStore::new();
+        let hour = Duration::from_secs(3600);
+        let claim = |event_id: String| {
+            let store = &store;
+            async move {
+                match store.claim(&key(&event_id, "app::h", "t.x"), hour).await {
+                    Ok(Claim::Acquired(lease)) => lease,
+                    other => panic!("{event_id}: {other:?}"),
+                }
+            }
+        };
+        // A completion with a short retention, after a claim with a long lease, brings the
+        // earliest expiry forward: the next due sweep removes the record.
+        let short = claim("evt_short".to_owned()).await;
+        store
+            .complete(&short, Duration::from_millis(10))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        // The sweep falls due with the last of these claims.
+        for n in 1..SWEEP_EVERY {
+            claim(format!("evt_a{n}")).await;
+        }
+        {
+            let mut inner = store.lock();
+            assert_eq!(inner.claims, 0, "the due sweep ran");
+            assert!(
+                inner.entry("ns", "evt_short").is_none(),
+                "and removed the record"
+            );
+            assert_eq!(inner.events.len(), SWEEP_EVERY - 1);
+        }
+        // Every record now lives for an hour: sweeps fall due and are skipped.
+        let mut leases = Vec::new();
+        for n in 0..2 * SWEEP_EVERY {
+            leases.push(claim(format!("evt_b{n}")).await);
+        }
+        assert_eq!(store.lock().claims, 2 * SWEEP_EVERY, "no sweep ran");
+        // A release expires at once: the next claim sweeps it away.
+        store.release(&leases[0]).await.unwrap();
+        claim("evt_c".to_owned()).await;
+        let mut inner = store.lock();
+        assert_eq!(inner.claims, 0, "the sweep ran");
+        assert!(
+            inner.entry("ns", "evt_b0").is_none(),
+            "the released record is gone"
+        );
+        // The `evt_a`s, the `evt_b`s but the released one, and `evt_c`.
+        assert_eq!(inner.events.len(), 3 * SWEEP_EVERY - 1);
     }
 
     fn names_in_use(store: &MemoryStore) -> Vec<String> {

@@ -465,7 +465,7 @@ impl StoreHandle {
         lease: Duration,
     ) -> StoreFuture<'a, Result<Claim, StoreError>> {
         match self {
-            Self::Memory(store) => StoreFuture::Done(Some(store.claim_valid(key, lease))),
+            Self::Memory(store) => StoreFuture::Done(Some(store.claim_valid(key, lease, None))),
             Self::Other(store) => StoreFuture::Boxed(store.claim(key, lease)),
         }
     }
@@ -478,7 +478,7 @@ impl StoreHandle {
     ) -> StoreFuture<'a, Result<Claim, StoreError>> {
         match self {
             Self::Memory(store) => {
-                StoreFuture::Done(Some(store.claim_first_valid(key, lease, retention)))
+                StoreFuture::Done(Some(store.claim_valid(key, lease, Some(retention))))
             }
             Self::Other(store) => StoreFuture::Boxed(store.claim_first(key, lease, retention)),
         }
