@@ -6,19 +6,15 @@ use std::task::Poll;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::Request;
 use bytes::Bytes;
 use http::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 use crate::response::Rejection;
 
-pub(crate) async fn read(
-    request: Request,
-    limit: usize,
-    timeout: Duration,
-) -> Result<http::Request<Bytes>, Rejection> {
-    let (parts, body) = request.into_parts();
+/// The checks of the request's head, before any of its body is read: a refused request costs
+/// neither memory nor a read.
+pub(crate) fn check_head(parts: &http::request::Parts, limit: usize) -> Result<(), Rejection> {
     if parts.headers.contains_key(CONTENT_ENCODING) {
         return Err(Rejection::UnsupportedMediaType);
     }
@@ -36,17 +32,25 @@ pub(crate) async fn read(
             return Err(Rejection::PayloadTooLarge);
         }
     }
+    Ok(())
+}
+
+/// The whole body, at most `limit` bytes, within `timeout`.
+///
+/// Only the body is held while it is read, not the request: every future that awaits this one
+/// carries it, and the HTTP stack moves those futures several times per request.
+pub(crate) async fn read(body: Body, limit: usize, timeout: Duration) -> Result<Bytes, Rejection> {
     let mut collecting = pin!(collect(body, limit));
     // A webhook's body nearly always arrives with its head: read at once, it needs no timer
     // (arming one reads the clock and registers with the runtime's timer wheel). Otherwise the
     // time limit counts from here.
-    let bytes = match poll_once(collecting.as_mut()).await {
-        Poll::Ready(bytes) => bytes?,
-        Poll::Pending => tokio::time::timeout(timeout, collecting)
+    match poll_once(collecting.as_mut()).await {
+        Poll::Ready(bytes) => bytes,
+        // Boxed: the timer's state would otherwise sit in every delivery's future.
+        Poll::Pending => Box::pin(tokio::time::timeout(timeout, collecting))
             .await
-            .map_err(|_| Rejection::Timeout)??,
-    };
-    Ok(http::Request::from_parts(parts, bytes))
+            .map_err(|_| Rejection::Timeout)?,
+    }
 }
 
 fn poll_once<F: Future + Unpin>(mut future: F) -> impl Future<Output = Poll<F::Output>> {

@@ -69,6 +69,7 @@ use axum::extract::{Request, State};
 use axum::response::Response;
 use axum::routing::{post, MethodRouter};
 use axum::Router;
+use futures_util::future::Either;
 use webhook_core::observability::{self, DeliveryOutcome, RejectReason};
 use webhook_core::Receiver;
 
@@ -142,61 +143,105 @@ impl<S: Clone + Send + Sync + 'static> RouterExt for Router<S> {
     }
 }
 
-async fn receive(State(endpoint): State<Endpoint>, request: Request) -> Response {
-    let Endpoint {
-        receiver,
-        in_flight,
-    } = endpoint;
+/// Not an `async fn`: what needs no waiting (shedding, the head's checks) is done before any
+/// future is built, and the future of an admitted delivery holds only what the rest needs. The
+/// HTTP stack moves the handler's future several times per request, so its size is paid on
+/// every delivery.
+fn receive(
+    State(endpoint): State<Endpoint>,
+    request: Request,
+) -> impl Future<Output = Response> + Send {
     // The delivery's one clock reading: its latency, its arrival time and the signature's
     // freshness all count from here.
     let started = Instant::now();
+    match admit(&endpoint, request, started) {
+        Admission::Admitted(permit, parts, body) => {
+            Either::Left(deliver(endpoint.receiver, permit, parts, body, started))
+        }
+        Admission::Refused(answer) => Either::Right(std::future::ready(answer)),
+    }
+}
+
+/// Reads an admitted delivery's body and runs the receiver on it.
+///
+/// An async block rather than an `async fn`, which would keep a second copy of its arguments
+/// (the request's head among them) in its state.
+#[allow(clippy::manual_async_fn)]
+fn deliver(
+    receiver: Receiver,
+    permit: Permit,
+    parts: http::request::Parts,
+    body: axum::body::Body,
+    started: Instant,
+) -> impl Future<Output = Response> + Send {
+    async move {
+        let limits = receiver.limits();
+        let request = match body::read(body, limits.body_limit, limits.body_timeout).await {
+            Ok(bytes) => http::Request::from_parts(parts, bytes),
+            Err(rejection) => {
+                refused(&receiver, rejection.reason(), started);
+                return response::rejected(&rejection);
+            }
+        };
+        // The permit lives as long as the work does.
+        let mut work = Box::pin(async move {
+            let result = receiver.receive_since(request, started).await;
+            drop(permit);
+            result
+        });
+        // Most deliveries finish without ever waiting (a fast store, handlers that do not
+        // block), so the work is polled once here first: no task to spawn, schedule and join
+        // for them. Between this poll and the spawn below nothing awaits, so the connection
+        // cannot drop the work half-way; and a panic is caught exactly as a spawned task's
+        // would be.
+        let first = std::future::poll_fn(|cx| {
+            Poll::Ready(std::panic::catch_unwind(AssertUnwindSafe(|| {
+                work.as_mut().poll(cx)
+            })))
+        })
+        .await;
+        match first {
+            Ok(Poll::Ready(result)) => return answer(result),
+            Ok(Poll::Pending) => {}
+            Err(_panic) => {
+                tracing::error!("receiver panicked");
+                return response::internal_error();
+            }
+        }
+        // Still waiting: detached from the connection, so if the client goes away the handlers
+        // still finish and complete (or release) their claims.
+        match tokio::spawn(work).await {
+            Ok(result) => answer(result),
+            Err(join_error) => {
+                tracing::error!(%join_error, "receiver task failed");
+                response::internal_error()
+            }
+        }
+    }
+}
+
+/// What [`admit`] decided.
+enum Admission {
+    /// A place in flight, and the request's checked head and unread body.
+    Admitted(Permit, http::request::Parts, axum::body::Body),
+    /// The answer refusing the request.
+    Refused(Response),
+}
+
+/// Takes a place in flight and checks the request's head, before any of its body is read.
+fn admit(endpoint: &Endpoint, request: Request, started: Instant) -> Admission {
     // Shed before reading the body, so an overload costs neither memory nor hashing.
-    let Some(permit) = in_flight.try_acquire() else {
+    let Some(permit) = endpoint.in_flight.try_acquire() else {
         tracing::warn!("too many deliveries in flight; shedding load");
-        refused(&receiver, RejectReason::Overloaded, started);
-        return response::overloaded(receiver.limits().retry_after);
+        refused(&endpoint.receiver, RejectReason::Overloaded, started);
+        return Admission::Refused(response::overloaded(endpoint.receiver.limits().retry_after));
     };
-    let limits = receiver.limits();
-    let request = match body::read(request, limits.body_limit, limits.body_timeout).await {
-        Ok(request) => request,
-        Err(rejection) => {
-            refused(&receiver, rejection.reason(), started);
-            return response::rejected(&rejection);
-        }
-    };
-    // The permit lives as long as the work does.
-    let mut work = Box::pin(async move {
-        let result = receiver.receive_since(request, started).await;
-        drop(permit);
-        result
-    });
-    // Most deliveries finish without ever waiting (a fast store, handlers that do not block), so
-    // the work is polled once here first: no task to spawn, schedule and join for them. Between
-    // this poll and the spawn below nothing awaits, so the connection cannot drop the work
-    // half-way; and a panic is caught exactly as a spawned task's would be.
-    let first = std::future::poll_fn(|cx| {
-        Poll::Ready(std::panic::catch_unwind(AssertUnwindSafe(|| {
-            work.as_mut().poll(cx)
-        })))
-    })
-    .await;
-    match first {
-        Ok(Poll::Ready(result)) => return answer(result),
-        Ok(Poll::Pending) => {}
-        Err(_panic) => {
-            tracing::error!("receiver panicked");
-            return response::internal_error();
-        }
+    let (parts, body) = request.into_parts();
+    if let Err(rejection) = body::check_head(&parts, endpoint.receiver.limits().body_limit) {
+        refused(&endpoint.receiver, rejection.reason(), started);
+        return Admission::Refused(response::rejected(&rejection));
     }
-    // Still waiting: detached from the connection, so if the client goes away the handlers still
-    // finish and complete (or release) their claims.
-    match tokio::spawn(work).await {
-        Ok(result) => answer(result),
-        Err(join_error) => {
-            tracing::error!(%join_error, "receiver task failed");
-            response::internal_error()
-        }
-    }
+    Admission::Admitted(permit, parts, body)
 }
 
 /// The response to a receiver's outcome, with its [`DeliveryReport`] in the extensions.
