@@ -178,10 +178,7 @@ fn deliver(
         let limits = receiver.limits();
         let request = match body::read(body, limits.body_limit, limits.body_timeout).await {
             Ok(bytes) => http::Request::from_parts(parts, bytes),
-            Err(rejection) => {
-                refused(&receiver, rejection.reason(), started);
-                return response::rejected(&rejection);
-            }
+            Err(rejection) => return rejected(&receiver, &rejection, started),
         };
         // The permit lives as long as the work does.
         let mut work = Box::pin(async move {
@@ -238,8 +235,7 @@ fn admit(endpoint: &Endpoint, request: Request, started: Instant) -> Admission {
     };
     let (parts, body) = request.into_parts();
     if let Err(rejection) = body::check_head(&parts, endpoint.receiver.limits().body_limit) {
-        refused(&endpoint.receiver, rejection.reason(), started);
-        return Admission::Refused(response::rejected(&rejection));
+        return Admission::Refused(rejected(&endpoint.receiver, &rejection, started));
     }
     Admission::Admitted(permit, parts, body)
 }
@@ -251,6 +247,12 @@ fn answer(result: Result<webhook_core::Receipt, webhook_core::ReceiveError>) -> 
         .extensions_mut()
         .insert(DeliveryReport::from_result(result));
     response
+}
+
+/// The answer to a request refused for its head or body, counted (see [`refused`]).
+fn rejected(receiver: &Receiver, rejection: &Rejection, started: Instant) -> Response {
+    refused(receiver, rejection.reason(), started);
+    response::rejected(rejection)
 }
 
 /// Counts a request refused before the receiver saw it, as the receiver counts its own
