@@ -200,7 +200,7 @@ pub struct CheckoutSession {
     pub currency_conversion: Option<CurrencyConversion>,
     /// Contact details the customer entered.
     #[serde(default)]
-    pub customer_details: Option<CustomerDetails>,
+    pub customer_details: Option<Box<CustomerDetails>>,
     /// When the session creates a customer.
     #[serde(default)]
     pub customer_creation: Option<CustomerCreation>,
@@ -247,10 +247,10 @@ pub struct CheckoutSession {
     pub billing_address_collection: Option<BillingAddressCollection>,
     /// Settings of the subscription created (mode `subscription`).
     #[serde(default)]
-    pub subscription_data: Option<SubscriptionData>,
+    pub subscription_data: Option<Box<SubscriptionData>>,
     /// Where and how the payment settled.
     #[serde(default)]
-    pub payment_details: Option<PaymentDetails>,
+    pub payment_details: Option<Box<PaymentDetails>>,
     /// Settings passed to the payment intent.
     #[serde(default)]
     pub payment_intent_data: Option<serde_json::Value>,
@@ -262,7 +262,7 @@ pub struct CheckoutSession {
     pub nft_mint_settings: Option<NftMintSettings>,
     /// The minted NFT.
     #[serde(default)]
-    pub nft_mint_details: Option<NftMintDetails>,
+    pub nft_mint_details: Option<Box<NftMintDetails>>,
     /// `auto` or `required` cross-selling.
     #[serde(default)]
     pub cross_sell_behavior: Option<String>,

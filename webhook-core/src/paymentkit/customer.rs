@@ -36,7 +36,7 @@ pub struct Customer {
     pub address: Option<Address>,
     /// Shipping details.
     #[serde(default)]
-    pub shipping: Option<Shipping>,
+    pub shipping: Option<Box<Shipping>>,
     /// Balance in the default currency.
     #[serde(default)]
     pub balance: Option<Amount>,

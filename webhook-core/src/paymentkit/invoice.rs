@@ -181,7 +181,7 @@ pub struct Invoice {
     pub customer_phone: Option<String>,
     /// The customer's shipping details at invoicing time.
     #[serde(default)]
-    pub customer_shipping: Option<Shipping>,
+    pub customer_shipping: Option<Box<Shipping>>,
     /// Discounts applied.
     #[serde(default, deserialize_with = "null_as_default")]
     pub discounts: Vec<String>,
@@ -217,7 +217,7 @@ pub struct Invoice {
     pub invoice_pdf: Option<String>,
     /// Why finalization failed, if it did.
     #[serde(default)]
-    pub last_finalization_error: Option<PaymentError>,
+    pub last_finalization_error: Option<Box<PaymentError>>,
     /// The latest revision of this invoice.
     #[serde(default)]
     pub latest_revision: Option<String>,

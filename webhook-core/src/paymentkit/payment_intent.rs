@@ -115,7 +115,7 @@ pub struct PaymentIntent {
     pub last_charge: Option<String>,
     /// Why the last payment attempt failed, if it did.
     #[serde(default)]
-    pub last_payment_error: Option<PaymentError>,
+    pub last_payment_error: Option<Box<PaymentError>>,
     /// Your key/value data.
     #[serde(default, deserialize_with = "null_as_default")]
     pub metadata: Metadata,
@@ -150,7 +150,7 @@ pub struct PaymentIntent {
     pub review: Option<String>,
     /// Where and how the payment settled (transaction hashes, payer).
     #[serde(default)]
-    pub payment_details: Option<PaymentDetails>,
+    pub payment_details: Option<Box<PaymentDetails>>,
     /// Whether the payment method is kept for later payments.
     #[serde(default)]
     pub setup_future_usage: Option<SetupFutureUsage>,

@@ -88,7 +88,7 @@ pub struct Refund {
     pub amount: Amount,
     /// Where and how the refund settled.
     #[serde(default)]
-    pub payment_details: Option<PaymentDetails>,
+    pub payment_details: Option<Box<PaymentDetails>>,
     /// The currency.
     pub currency_id: String,
     /// The customer refunded, such as `cus_…`.
@@ -126,7 +126,7 @@ pub struct Refund {
     pub next_attempt: Option<i64>,
     /// Why the last attempt failed.
     #[serde(default)]
-    pub last_attempt_error: Option<PaymentError>,
+    pub last_attempt_error: Option<Box<PaymentError>>,
     /// Customer balance before the refund.
     #[serde(default)]
     pub starting_balance: Option<Amount>,

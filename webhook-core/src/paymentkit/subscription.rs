@@ -146,7 +146,7 @@ pub struct Subscription {
     pub canceled_at: Option<i64>,
     /// Why and how it was canceled.
     #[serde(default)]
-    pub cancelation_details: Option<CancelationDetails>,
+    pub cancelation_details: Option<Box<CancelationDetails>>,
     /// The anchor of the billing cycle (unix seconds).
     #[serde(default)]
     pub billing_cycle_anchor: Option<i64>,
@@ -197,7 +197,7 @@ pub struct Subscription {
     pub trial_settings: Option<serde_json::Value>,
     /// Where and how the latest payment settled (stake, transactions).
     #[serde(default)]
-    pub payment_details: Option<PaymentDetails>,
+    pub payment_details: Option<Box<PaymentDetails>>,
     /// Exchange-rate slippage accepted for renewals.
     #[serde(default)]
     pub slippage_config: Option<serde_json::Value>,
