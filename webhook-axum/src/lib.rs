@@ -43,10 +43,10 @@
 //!
 //! # Testing
 //!
-//! Every answer of the webhook route carries a [`DeliveryReport`] in its extensions (in
-//! process only, never on the wire) saying which handlers ran. With the `test-util` feature,
-//! `webhook_axum::test` drives a router with signed test deliveries, in process or over TCP, and returns
-//! the status together with that report.
+//! A request that carries [`ReportRequested`] in its extensions gets a [`DeliveryReport`] in
+//! its answer's extensions (in process only, never on the wire) saying which handlers ran.
+//! With the `test-util` feature, `webhook_axum::test` drives a router with signed test
+//! deliveries, in process or over TCP, and returns the status together with that report.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -73,15 +73,18 @@ use futures_util::future::Either;
 use webhook_core::observability::{self, DeliveryOutcome, RejectReason};
 use webhook_core::Receiver;
 
-pub use report::DeliveryReport;
+pub use report::{DeliveryReport, ReportRequested};
 pub use response::Rejection;
 pub use server::Server;
 
+/// The route's state: one `Arc`, which the router clones for every request.
 #[derive(Clone)]
-struct Endpoint {
+struct Endpoint(Arc<Shared>);
+
+struct Shared {
     receiver: Receiver,
     /// Bounds deliveries in flight ([`webhook_core::Limits::max_in_flight`]).
-    in_flight: Arc<InFlight>,
+    in_flight: InFlight,
 }
 
 /// Deliveries in flight, against the limit. Over the limit a delivery is shed, never queued,
@@ -93,35 +96,56 @@ struct InFlight {
 }
 
 impl InFlight {
-    fn try_acquire(self: &Arc<Self>) -> Option<Permit> {
-        self.count
-            .fetch_update(Ordering::Acquire, Ordering::Relaxed, |count| {
-                (count < self.limit).then_some(count + 1)
-            })
-            .ok()
-            .map(|_| Permit(Arc::clone(self)))
+    fn new(limit: usize) -> Self {
+        Self {
+            count: AtomicUsize::new(0),
+            limit,
+        }
     }
 }
 
-/// One delivery's place in flight, given back when dropped.
-struct Permit(Arc<InFlight>);
+impl Endpoint {
+    fn receiver(&self) -> &Receiver {
+        &self.0.receiver
+    }
+
+    /// A place in flight, holding the endpoint (the request's own clone of it, so taking a
+    /// place adds no reference), or the endpoint back when every place is taken.
+    fn try_acquire(self) -> Result<Permit, Self> {
+        let in_flight = &self.0.in_flight;
+        match in_flight
+            .count
+            .fetch_update(Ordering::Acquire, Ordering::Relaxed, |count| {
+                (count < in_flight.limit).then_some(count + 1)
+            }) {
+            Ok(_) => Ok(Permit(self)),
+            Err(_) => Err(self),
+        }
+    }
+}
+
+/// One delivery's place in flight, given back when dropped; the receiver is reached through it.
+struct Permit(Endpoint);
+
+impl Permit {
+    fn receiver(&self) -> &Receiver {
+        self.0.receiver()
+    }
+}
 
 impl Drop for Permit {
     fn drop(&mut self) {
-        self.0.count.fetch_sub(1, Ordering::Release);
+        self.0 .0.in_flight.count.fetch_sub(1, Ordering::Release);
     }
 }
 
 /// The webhook route as a [`MethodRouter`], for use with `Router::route` or `nest_service`.
 pub fn method_router<S: Clone + Send + Sync + 'static>(receiver: Receiver) -> MethodRouter<S> {
-    let in_flight = Arc::new(InFlight {
-        count: AtomicUsize::new(0),
-        limit: receiver.limits().max_in_flight,
-    });
-    post(receive).with_state(Endpoint {
+    let in_flight = InFlight::new(receiver.limits().max_in_flight);
+    post(receive).with_state(Endpoint(Arc::new(Shared {
         receiver,
         in_flight,
-    })
+    })))
 }
 
 /// A router that answers webhook deliveries at `/`, to `nest` under a path of your choice or
@@ -154,9 +178,9 @@ fn receive(
     // The delivery's one clock reading: its latency, its arrival time and the signature's
     // freshness all count from here.
     let started = Instant::now();
-    match admit(&endpoint, request, started) {
+    match admit(endpoint, request, started) {
         Admission::Admitted(permit, parts, body) => {
-            Either::Left(deliver(endpoint.receiver, permit, parts, body, started))
+            Either::Left(deliver(permit, parts, body, started))
         }
         Admission::Refused(answer) => Either::Right(std::future::ready(answer)),
     }
@@ -168,24 +192,21 @@ fn receive(
 /// (the request's head among them) in its state.
 #[allow(clippy::manual_async_fn)]
 fn deliver(
-    receiver: Receiver,
     permit: Permit,
     parts: http::request::Parts,
     body: axum::body::Body,
     started: Instant,
 ) -> impl Future<Output = Response> + Send {
     async move {
-        let limits = receiver.limits();
+        let limits = permit.receiver().limits();
         let request = match body::read(body, limits.body_limit, limits.body_timeout).await {
             Ok(bytes) => http::Request::from_parts(parts, bytes),
-            Err(rejection) => return rejected(&receiver, &rejection, started),
+            Err(rejection) => return rejected(permit.receiver(), &rejection, started),
         };
+        let report = request.extensions().get::<ReportRequested>().is_some();
         // The permit lives as long as the work does.
-        let mut work = Box::pin(async move {
-            let result = receiver.receive_since(request, started).await;
-            drop(permit);
-            result
-        });
+        let mut work =
+            Box::pin(async move { permit.receiver().receive_since(request, started).await });
         // Most deliveries finish without ever waiting (a fast store, handlers that do not
         // block), so the work is polled once here first: no task to spawn, schedule and join
         // for them. Between this poll and the spawn below nothing awaits, so the connection
@@ -198,7 +219,7 @@ fn deliver(
         })
         .await;
         match first {
-            Ok(Poll::Ready(result)) => return answer(result),
+            Ok(Poll::Ready(result)) => return answer(result, report),
             Ok(Poll::Pending) => {}
             Err(_panic) => {
                 tracing::error!("receiver panicked");
@@ -208,7 +229,7 @@ fn deliver(
         // Still waiting: detached from the connection, so if the client goes away the handlers
         // still finish and complete (or release) their claims.
         match tokio::spawn(work).await {
-            Ok(result) => answer(result),
+            Ok(result) => answer(result, report),
             Err(join_error) => {
                 tracing::error!(%join_error, "receiver task failed");
                 response::internal_error()
@@ -226,26 +247,36 @@ enum Admission {
 }
 
 /// Takes a place in flight and checks the request's head, before any of its body is read.
-fn admit(endpoint: &Endpoint, request: Request, started: Instant) -> Admission {
+fn admit(endpoint: Endpoint, request: Request, started: Instant) -> Admission {
     // Shed before reading the body, so an overload costs neither memory nor hashing.
-    let Some(permit) = endpoint.in_flight.try_acquire() else {
-        tracing::warn!("too many deliveries in flight; shedding load");
-        refused(&endpoint.receiver, RejectReason::Overloaded, started);
-        return Admission::Refused(response::overloaded(endpoint.receiver.limits().retry_after));
+    let permit = match endpoint.try_acquire() {
+        Ok(permit) => permit,
+        Err(endpoint) => {
+            tracing::warn!("too many deliveries in flight; shedding load");
+            let receiver = endpoint.receiver();
+            refused(receiver, RejectReason::Overloaded, started);
+            return Admission::Refused(response::overloaded(receiver.limits().retry_after));
+        }
     };
     let (parts, body) = request.into_parts();
-    if let Err(rejection) = body::check_head(&parts, endpoint.receiver.limits().body_limit) {
-        return Admission::Refused(rejected(&endpoint.receiver, &rejection, started));
+    if let Err(rejection) = body::check_head(&parts, permit.receiver().limits().body_limit) {
+        return Admission::Refused(rejected(permit.receiver(), &rejection, started));
     }
     Admission::Admitted(permit, parts, body)
 }
 
-/// The response to a receiver's outcome, with its [`DeliveryReport`] in the extensions.
-fn answer(result: Result<webhook_core::Receipt, webhook_core::ReceiveError>) -> Response {
+/// The response to a receiver's outcome, with its [`DeliveryReport`] in the extensions when
+/// `report` (the request asked for one).
+fn answer(
+    result: Result<webhook_core::Receipt, webhook_core::ReceiveError>,
+    report: bool,
+) -> Response {
     let mut response = response::respond(&result);
-    response
-        .extensions_mut()
-        .insert(DeliveryReport::from_result(result));
+    if report {
+        response
+            .extensions_mut()
+            .insert(DeliveryReport::from_result(result));
+    }
     response
 }
 
@@ -274,21 +305,35 @@ mod tests {
 
     #[test]
     fn in_flight_admits_up_to_the_limit_and_frees_places_on_drop() {
-        let in_flight = Arc::new(InFlight {
-            count: AtomicUsize::new(0),
-            limit: 2,
-        });
-        let first = in_flight.try_acquire().expect("first place");
-        let second = in_flight.try_acquire().expect("second place");
-        assert!(in_flight.try_acquire().is_none(), "over the limit: shed");
-        assert!(
-            in_flight.try_acquire().is_none(),
-            "a refusal takes no place"
-        );
+        let receiver = Receiver::builder()
+            .verifier(
+                webhook_core::signature::Verifier::builder(webhook_core::signature::PaymentKit)
+                    .secret("whsec_test")
+                    .build()
+                    .expect("verifier"),
+            )
+            .store(webhook_core::MemoryStore::new())
+            .registry(webhook_core::Registry::builder().build().expect("registry"))
+            .build()
+            .expect("receiver");
+        let endpoint = Endpoint(Arc::new(Shared {
+            receiver,
+            in_flight: InFlight::new(2),
+        }));
+        let acquire = || endpoint.clone().try_acquire().ok();
+        let first = acquire().expect("first place");
+        let second = acquire().expect("second place");
+        assert!(acquire().is_none(), "over the limit: shed");
+        assert!(acquire().is_none(), "a refusal takes no place");
         drop(first);
-        let third = in_flight.try_acquire().expect("a freed place is reused");
-        assert!(in_flight.try_acquire().is_none());
+        let third = acquire().expect("a freed place is reused");
+        assert!(acquire().is_none());
         drop((second, third));
-        assert_eq!(in_flight.count.load(Ordering::Relaxed), 0);
+        assert_eq!(endpoint.0.in_flight.count.load(Ordering::Relaxed), 0);
+        assert_eq!(
+            Arc::strong_count(&endpoint.0),
+            1,
+            "permits hand their reference back"
+        );
     }
 }

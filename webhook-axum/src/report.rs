@@ -2,8 +2,17 @@
 
 use webhook_core::{HandlerFailure, Receipt, ReceiveError};
 
+/// Put in a request's [extensions](http::Request::extensions) to have the webhook route attach
+/// a [`DeliveryReport`] to its response.
+///
+/// Asked for, not attached to every answer: a response's extensions start empty, and the
+/// report would cost each delivery three allocations that nobody reads. `TestClient` (feature
+/// `test-util`) asks for it on every request; a tower layer asks as in [`DeliveryReport`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReportRequested;
+
 /// Which handlers a delivery ran, attached by the webhook route to its response as an
-/// [extension](http::Response::extensions).
+/// [extension](http::Response::extensions) when the request carries [`ReportRequested`].
 ///
 /// Extensions live in process only: they are never written to the wire, so what the sender
 /// sees (status, headers, the small fixed body) is unchanged. Read it in a tower layer or a
@@ -12,11 +21,18 @@ use webhook_core::{HandlerFailure, Receipt, ReceiveError};
 /// when shedding load) carry none.
 ///
 /// ```
-/// # async fn check(response: axum::response::Response) {
-/// if let Some(report) = response.extensions().get::<webhook_axum::DeliveryReport>() {
-///     println!("ran {:?}, failed {:?}", report.ran(), report.failed());
+/// use axum::{extract::Request, middleware::Next, response::Response};
+/// use webhook_axum::{DeliveryReport, ReportRequested};
+///
+/// // Installed with `axum::middleware::from_fn(log_handlers)` around the webhook route.
+/// async fn log_handlers(mut request: Request, next: Next) -> Response {
+///     request.extensions_mut().insert(ReportRequested);
+///     let response = next.run(request).await;
+///     if let Some(report) = response.extensions().get::<DeliveryReport>() {
+///         println!("ran {:?}, failed {:?}", report.ran(), report.failed());
+///     }
+///     response
 /// }
-/// # }
 /// ```
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]

@@ -178,7 +178,8 @@ impl TestClient {
     ///
     /// # Errors
     /// [`Error::Transport`] when the response body cannot be read.
-    pub async fn send(&self, request: Request<Bytes>) -> Result<Answer, Error> {
+    pub async fn send(&self, mut request: Request<Bytes>) -> Result<Answer, Error> {
+        request.extensions_mut().insert(crate::ReportRequested);
         let response = match self
             .router
             .clone()

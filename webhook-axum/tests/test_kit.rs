@@ -1,12 +1,12 @@
-//! `webhook_axum::test` and the `DeliveryReport` the route attaches: which handlers ran, in
-//! process; nothing of it on the wire.
+//! `webhook_axum::test` and the `DeliveryReport` the route attaches when asked: which handlers
+//! ran, in process; nothing of it on the wire.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::Router;
 use http::{Request, StatusCode};
 use webhook_axum::test::{serve, TcpClient, TestClient};
-use webhook_axum::{DeliveryReport, RouterExt};
+use webhook_axum::{DeliveryReport, ReportRequested, RouterExt};
 use webhook_core::signature::PaymentKit;
 use webhook_core::test_util::{receiver_builder, CountingStore, TestSender, TEST_SECRET};
 use webhook_core::{on_event, Event, HandlerError, MemoryStore};
@@ -101,6 +101,34 @@ async fn rejections_carry_an_empty_report_or_none() {
     assert_eq!(answer.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert!(answer.report.is_none());
     assert!(answer.ran().is_empty());
+}
+
+#[tokio::test]
+async fn only_a_request_that_asks_gets_a_report() {
+    use tower::ServiceExt;
+
+    let store = CountingStore::new(MemoryStore::new());
+    let app = app(&store);
+    let sender = sender();
+    let send =
+        |request: Request<bytes::Bytes>| app.clone().oneshot(request.map(axum::body::Body::from));
+
+    let paid = sender.sample("invoice.paid").unwrap();
+    let plain = send(paid.request().unwrap()).await.unwrap();
+    assert_eq!(plain.status(), StatusCode::OK);
+    assert!(plain.extensions().get::<DeliveryReport>().is_none());
+
+    // As a tower layer would ask, around the route: the retry reports both handlers done.
+    let mut asking = paid.request().unwrap();
+    asking.extensions_mut().insert(ReportRequested);
+    let answer = send(asking).await.unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    let report = answer
+        .extensions()
+        .get::<DeliveryReport>()
+        .expect("asked for");
+    assert!(report.ran().is_empty());
+    assert_eq!(report.already_done(), [AUDIT, BOOK]);
 }
 
 #[tokio::test]
