@@ -3,7 +3,7 @@
 use std::future::{pending, Future};
 use std::io;
 use std::pin::pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -132,12 +132,23 @@ impl Server {
 }
 
 /// What a connection's watchdog reads: whether requests arrived or were answered lately.
+///
+/// One word, so a request's start and its end are one atomic addition each: the high half
+/// counts request heads received plus responses produced (any change is progress; it wraps,
+/// and only equality is asked of it), the low half the requests received and not answered.
 #[derive(Debug, Default)]
-struct Activity {
-    /// Request heads received plus responses produced: any change is progress.
-    events: AtomicU64,
-    /// Requests received and not answered yet.
-    in_flight: AtomicUsize,
+struct Activity(AtomicU64);
+
+impl Activity {
+    /// One event (the high half's unit).
+    const EVENT: u64 = 1 << 32;
+
+    /// (events, requests in flight).
+    fn read(&self) -> (u32, u32) {
+        let word = self.0.load(Ordering::Relaxed);
+        #[allow(clippy::cast_possible_truncation)]
+        ((word >> 32) as u32, word as u32)
+    }
 }
 
 /// One request of a connection, from its head to its response (or until dropped).
@@ -145,16 +156,16 @@ struct InFlight(Arc<Activity>);
 
 impl InFlight {
     fn start(activity: &Arc<Activity>) -> Self {
-        activity.events.fetch_add(1, Ordering::Relaxed);
-        activity.in_flight.fetch_add(1, Ordering::Relaxed);
+        activity.0.fetch_add(Activity::EVENT + 1, Ordering::Relaxed);
         Self(Arc::clone(activity))
     }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
-        self.0.events.fetch_add(1, Ordering::Relaxed);
+        // One event more, one request fewer: the low half is at least 1 (this request), so
+        // adding EVENT - 1 borrows nothing from the high half.
+        self.0 .0.fetch_add(Activity::EVENT - 1, Ordering::Relaxed);
     }
 }
 
@@ -185,8 +196,8 @@ where
                 return;
             }
             () = sleep.as_mut() => {
-                let events = activity.events.load(Ordering::Relaxed);
-                if events == seen && activity.in_flight.load(Ordering::Relaxed) == 0 {
+                let (events, in_flight) = activity.read();
+                if events == seen && in_flight == 0 {
                     debug!("no request head within the header-read timeout; closing");
                     return;
                 }
@@ -194,5 +205,32 @@ where
                 sleep.as_mut().reset(tokio::time::Instant::now() + timeout);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn activity_counts_events_and_requests_in_flight_in_one_word() {
+        let activity = Arc::new(Activity::default());
+        let first = InFlight::start(&activity);
+        let second = InFlight::start(&activity);
+        assert_eq!(activity.read(), (2, 2));
+        drop(first);
+        assert_eq!(activity.read(), (3, 1));
+        drop(second);
+        assert_eq!(activity.read(), (4, 0));
+    }
+
+    #[test]
+    fn the_event_count_wraps_without_touching_the_requests_in_flight() {
+        let activity = Arc::new(Activity(AtomicU64::new(u64::from(u32::MAX) << 32)));
+        assert_eq!(activity.read(), (u32::MAX, 0));
+        let request = InFlight::start(&activity);
+        assert_eq!(activity.read(), (0, 1));
+        drop(request);
+        assert_eq!(activity.read(), (1, 0));
     }
 }
