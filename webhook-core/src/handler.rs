@@ -4,6 +4,7 @@ use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -131,12 +132,34 @@ impl<E: Into<HandlerError>> IntoHandlerResult for Result<(), E> {
 /// Values shared with handlers, keyed by type: what [`State`] extracts.
 #[derive(Default)]
 pub struct Resources {
-    values: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
+    values: HashMap<TypeId, Arc<dyn Any + Send + Sync>, BuildHasherDefault<TypeIdHasher>>,
     /// The type of the store's transactions, when it has them (see `TxBackend`).
     transaction_type: Option<(TypeId, &'static str)>,
     /// Set by extractors that need a transaction while the receiver is built, so the receiver
     /// knows which handlers to run inside one.
     transaction_requested: AtomicBool,
+}
+
+/// Hashes a `TypeId`, which already is a hash: a second one (the default SipHash) cost a
+/// handler's `State` extraction more than the rest of the lookup.
+#[derive(Default)]
+struct TypeIdHasher(u64);
+
+impl Hasher for TypeIdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        // `TypeId` hashes itself with `write_u64`; should that change, fold the bytes in.
+        for &byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
+        }
+    }
+
+    fn write_u64(&mut self, id: u64) {
+        self.0 = id;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 impl Clone for Resources {
@@ -386,5 +409,47 @@ impl<T: Clone + Send + Sync + 'static> FromDelivery for State<T> {
                 hint: "give it to the receiver with `.with_state(..)`, `.provide::<T>()` or `.state(..)`",
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resources_keep_one_value_per_type() {
+        #[derive(Clone, Debug, PartialEq)]
+        struct Db(&'static str);
+        #[derive(Clone, Debug, PartialEq)]
+        struct Mailer(u8);
+
+        let mut resources = Resources::default();
+        resources.insert(Db("primary"));
+        resources.insert(Mailer(1));
+        resources.insert(7_u32);
+        resources.insert(String::from("config"));
+        resources.insert(Db("replaced"));
+        assert_eq!(resources.get::<Db>(), Some(&Db("replaced")));
+        assert_eq!(resources.get::<Mailer>(), Some(&Mailer(1)));
+        assert_eq!(resources.get::<u32>(), Some(&7));
+        assert_eq!(
+            resources.get::<String>().map(String::as_str),
+            Some("config")
+        );
+        assert!(resources.get::<u64>().is_none());
+        assert!(resources.contains::<Mailer>() && !resources.contains::<i32>());
+    }
+
+    #[test]
+    fn the_type_hasher_folds_in_bytes_it_is_given() {
+        let hash = |bytes: &[u8]| {
+            let mut hasher = TypeIdHasher::default();
+            hasher.write(bytes);
+            hasher.finish()
+        };
+        assert_ne!(hash(b"a"), hash(b"b"));
+        let mut hasher = TypeIdHasher::default();
+        hasher.write_u64(42);
+        assert_eq!(hasher.finish(), 42);
     }
 }
