@@ -1,5 +1,6 @@
 //! The in-memory store: one process, forgotten on restart.
 
+use std::cell::Cell;
 use std::hash::BuildHasher;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -287,6 +288,12 @@ struct Names {
     index: HashTable<u32>,
     free: Vec<u32>,
     hasher: Hasher,
+    /// The indices of the last two names found, tried before hashing: a delivery looks up its
+    /// handler and its event type, and most deliveries name the same ones as the one before.
+    /// Checked by content, so a stale index (its slot freed or reused) only misses.
+    recent: [Cell<u32>; 2],
+    /// Which of `recent` the next name found replaces.
+    older: Cell<usize>,
 }
 
 impl Names {
@@ -295,10 +302,26 @@ impl Names {
     }
 
     fn find(&self, name: &str) -> Option<u32> {
+        if let Some(recent) = self
+            .recent
+            .iter()
+            .map(Cell::get)
+            .find(|&index| self.get(index) == name)
+        {
+            return Some(recent);
+        }
         let hash = self.hasher.hash_one(name);
-        self.index
-            .find(hash, |&index| slot(&self.slots, index) == name)
-            .copied()
+        let found = *self
+            .index
+            .find(hash, |&index| slot(&self.slots, index) == name)?;
+        self.remember(found);
+        Some(found)
+    }
+
+    fn remember(&self, index: u32) {
+        let older = self.older.get();
+        self.recent[older].set(index);
+        self.older.set(1 - older);
     }
 
     fn intern(&mut self, name: &str) -> u32 {
@@ -310,6 +333,7 @@ impl Names {
             index,
             free,
             hasher,
+            ..
         } = self;
         let taken = match free.pop() {
             Some(taken) => {
@@ -327,6 +351,7 @@ impl Names {
         index.insert_unique(hasher.hash_one(name), taken, |&index| {
             hasher.hash_one(slot(slots, index))
         });
+        self.remember(taken);
         taken
     }
 
@@ -657,6 +682,33 @@ impl IdempotencyStore for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_found_recently_are_checked_by_content_so_a_reused_slot_never_answers_for_another() {
+        let mut names = Names::default();
+        let (a, b) = (names.intern("app::a"), names.intern("order.paid"));
+        assert_eq!(
+            (names.find("app::a"), names.find("order.paid")),
+            (Some(a), Some(b))
+        );
+        // `a` is freed and its slot reused for another name while both are remembered.
+        let mut used = vec![false; 2];
+        used[b as usize] = true;
+        names.retain_used(&used);
+        assert_eq!(names.find("app::a"), None);
+        let c = names.intern("app::c");
+        assert_eq!(c, a, "the freed slot is reused");
+        assert_eq!(names.find("app::a"), None);
+        assert_eq!(names.find("app::c"), Some(c));
+        assert_eq!(names.find("order.paid"), Some(b));
+        // Three names in turn: each is still found when the two remembered are others.
+        let d = names.intern("app::d");
+        for _ in 0..3 {
+            for (name, index) in [("app::c", c), ("order.paid", b), ("app::d", d)] {
+                assert_eq!(names.find(name), Some(index), "{name}");
+            }
+        }
+    }
 
     fn key<'a>(event_id: &'a str, handler: &'a str, event_type: &'a str) -> ClaimKey<'a> {
         ClaimKey {
