@@ -3,7 +3,8 @@
 //!
 //! [`TestClient`] sends requests through a [`Router`] in process (tower's `oneshot`, no
 //! socket) and returns an [`Answer`]: status, `Retry-After`, body, and the route's
-//! [`DeliveryReport`] (which handlers ran, had already completed, or failed).
+//! [`DeliveryReport`] (which handlers ran, had already completed, or failed), which it asks
+//! for on every request ([`ReportRequested`](crate::ReportRequested)).
 //! [`serve`] runs the router on `127.0.0.1:0` with [`Server`] and sends over TCP, for tests
 //! of the transport; answers read off the wire carry no report.
 //!
