@@ -154,8 +154,13 @@ impl WallClock {
 
     /// The Unix time of `at` in whole seconds, as [`SystemClock`] reads it (rounded down).
     pub(crate) fn unix_seconds(&self, at: std::time::Instant) -> i64 {
-        // Fits: an i64 of nanoseconds divided by 10^9.
-        i64::try_from(self.unix_nanos(at).div_euclid(1_000_000_000)).unwrap_or(i64::MAX)
+        // Nanoseconds fit an i64 until 2262, and dividing an i64 by a constant is a multiply,
+        // where dividing an i128 is a call into the compiler's runtime on every delivery.
+        let nanos = self.unix_nanos(at);
+        match i64::try_from(nanos) {
+            Ok(nanos) => nanos.div_euclid(1_000_000_000),
+            Err(_) => i64::try_from(nanos.div_euclid(1_000_000_000)).unwrap_or(i64::MAX),
+        }
     }
 
     fn unix_nanos(&self, at: std::time::Instant) -> i128 {
