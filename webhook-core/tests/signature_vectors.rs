@@ -1,6 +1,9 @@
 //! Known-answer vectors for every signature scheme (signing.md section 5) and the hostile
 //! header inputs of reliability.md section 3, rows A and B.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use sha3::{Digest as _, Sha3_256};
@@ -8,7 +11,7 @@ use webhook_core::signature::{
     stable_stringify, GitHub, PaymentKit, PaymentKitComponent, PaymentKitComponentV0, Scheme,
     SignedRequest, Signer, StandardWebhooks, Stripe, Unsigned, Verified, Verifier, VerifyError,
 };
-use webhook_core::{Envelope, ManualClock};
+use webhook_core::{Clock, Envelope, ManualClock};
 
 /// signing.md section 5: the common timestamp and body (105 bytes, no trailing newline).
 const T: i64 = 1_700_000_000;
@@ -689,6 +692,46 @@ fn github_has_no_freshness_window() {
             .verify(&request(&signed, BODY))
             .unwrap();
     }
+}
+
+/// A clock that counts how often it is read.
+#[derive(Debug, Clone, Default)]
+struct CountingClock(Arc<AtomicUsize>);
+
+impl Clock for CountingClock {
+    fn unix_seconds(&self) -> i64 {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        T
+    }
+}
+
+/// How often verifying `headers` (and [`BODY`]) with `scheme` and `secret` reads the clock.
+fn clock_reads<S: Scheme>(scheme: S, secret: &str, headers: &HeaderMap) -> usize {
+    let clock = CountingClock::default();
+    Verifier::builder(scheme)
+        .secret(secret)
+        .clock(clock.clone())
+        .build()
+        .unwrap()
+        .verify(&request(headers, BODY))
+        .unwrap();
+    clock.0.load(Ordering::SeqCst)
+}
+
+#[test]
+fn only_schemes_that_sign_a_time_read_the_clock() {
+    let github = sign(GitHub, "s3cret", &unsigned("d-1", "push", T, BODY));
+    assert_eq!(
+        clock_reads(GitHub, "s3cret", &github),
+        0,
+        "GitHub signs no time"
+    );
+    let paymentkit = sign(PaymentKit, "s3cret", &unsigned("evt_1", "t", T, BODY));
+    assert_eq!(
+        clock_reads(PaymentKit, "s3cret", &paymentkit),
+        1,
+        "PaymentKit checks its timestamp"
+    );
 }
 
 #[test]

@@ -20,6 +20,10 @@ const IAT: &str = "x-component-sig-iat";
 const EXP: &str = "x-component-sig-exp";
 const VERSION: &str = "x-component-sig-version";
 const PATH_PREFIX: &str = "x-path-prefix";
+// Looked up by `HeaderName` (see `required`).
+static SIG_NAME: HeaderName = HeaderName::from_static(SIG);
+static IAT_NAME: HeaderName = HeaderName::from_static(IAT);
+static EXP_NAME: HeaderName = HeaderName::from_static(EXP);
 
 /// How long a signature is valid for, as the Blocklet SDK sets it (`exp = iat + 300`).
 const LIFETIME: i64 = 300;
@@ -233,7 +237,7 @@ fn verify(
     freshness: Freshness,
     legacy: bool,
 ) -> Result<Verified, VerifyError> {
-    let signature = parse_signature(required(request.headers, SIG)?)?;
+    let signature = parse_signature(required(request.headers, &SIG_NAME)?)?;
     let version = match request.headers.get(VERSION).map(HeaderValue::as_bytes) {
         Some(b"1") => Version::V1,
         Some(b"0") if legacy => Version::V0,
@@ -245,8 +249,8 @@ fn verify(
     };
     match version {
         Version::V1 => {
-            let iat = parse_unix_seconds(required(request.headers, IAT)?)?;
-            let exp = parse_unix_seconds(required(request.headers, EXP)?)?;
+            let iat = parse_unix_seconds(required(request.headers, &IAT_NAME)?)?;
+            let exp = parse_unix_seconds(required(request.headers, &EXP_NAME)?)?;
             if exp < iat {
                 return Err(VerifyError::MalformedTimestamp);
             }

@@ -5,6 +5,7 @@ use std::fmt;
 use hmac::{Hmac, Mac};
 use http::{HeaderName, HeaderValue};
 use sha1::Sha1;
+use smallvec::SmallVec;
 
 use super::header::{decode_lower_hex, matches_any, required, HmacKey};
 use super::{
@@ -18,6 +19,10 @@ const LEGACY_SIGNATURE: &str = "x-hub-signature";
 const DELIVERY: &str = "x-github-delivery";
 const EVENT: &str = "x-github-event";
 const PREFIX: &[u8] = b"sha256=";
+// Looked up by `HeaderName` (see `required`).
+static SIGNATURE_NAME: HeaderName = HeaderName::from_static(SIGNATURE);
+static DELIVERY_NAME: HeaderName = HeaderName::from_static(DELIVERY);
+static EVENT_NAME: HeaderName = HeaderName::from_static(EVENT);
 
 /// GitHub's webhook signature (signing.md section 4).
 ///
@@ -84,6 +89,11 @@ impl Scheme for GitHub {
         })
     }
 
+    /// GitHub signs no time (see "Replay" above).
+    fn signs_time(&self) -> bool {
+        false
+    }
+
     fn verify(
         &self,
         keys: &[HmacKey],
@@ -91,11 +101,11 @@ impl Scheme for GitHub {
         _freshness: Freshness,
     ) -> Result<Verified, VerifyError> {
         let signatures = parse_signatures(request)?;
-        let delivery = std::str::from_utf8(required(request.headers, DELIVERY)?)
+        let delivery = std::str::from_utf8(required(request.headers, &DELIVERY_NAME)?)
             .ok()
             .filter(|id| valid_id(id))
             .ok_or(VerifyError::MalformedHeader(DELIVERY))?;
-        let event = std::str::from_utf8(required(request.headers, EVENT)?)
+        let event = std::str::from_utf8(required(request.headers, &EVENT_NAME)?)
             .ok()
             .filter(|event| valid_event(event))
             .ok_or(VerifyError::MalformedHeader(EVENT))?;
@@ -161,9 +171,10 @@ impl Scheme for GitHub {
 }
 
 /// Every `X-Hub-Signature-256` value (GitHub sends one; a proxy may repeat the header).
-fn parse_signatures(request: &SignedRequest<'_>) -> Result<Vec<[u8; 32]>, VerifyError> {
-    let mut signatures = Vec::new();
-    for value in request.headers.get_all(SIGNATURE) {
+/// One is kept inline: a second only comes through a proxy.
+fn parse_signatures(request: &SignedRequest<'_>) -> Result<SmallVec<[[u8; 32]; 1]>, VerifyError> {
+    let mut signatures = SmallVec::new();
+    for value in request.headers.get_all(&SIGNATURE_NAME) {
         if signatures.len() == MAX_SIGNATURES {
             return Err(VerifyError::TooManySignatures);
         }

@@ -198,15 +198,16 @@ pub(crate) fn decode_lower_hex(text: &[u8], out: &mut [u8]) -> bool {
     lower_hex(text) && hex::decode_to_slice(text, out).is_ok()
 }
 
-/// The value of header `name`, which the scheme needs.
+/// The value of header `name`, which the scheme needs. Looked up by `HeaderName`: a name given
+/// as `&str` is parsed and checked again on every lookup.
 pub(crate) fn required<'a>(
     headers: &'a http::HeaderMap,
-    name: &'static str,
+    name: &'static http::HeaderName,
 ) -> Result<&'a [u8], VerifyError> {
     headers
         .get(name)
         .map(http::HeaderValue::as_bytes)
-        .ok_or(VerifyError::MissingHeader(name))
+        .ok_or(VerifyError::MissingHeader(name.as_str()))
 }
 
 /// Parse a Unix timestamp: 1 to 18 ASCII digits (no sign, no spaces, no suffix).

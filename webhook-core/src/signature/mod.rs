@@ -197,6 +197,15 @@ pub trait Scheme: fmt::Debug + Send + Sync + 'static {
     /// A short, stable name for logs, such as `"paymentkit"`.
     fn name(&self) -> &'static str;
 
+    /// Whether the scheme signs a time that [`verify`](Self::verify) checks against the
+    /// [`Freshness`] it is given. A scheme that signs none (GitHub) answers `false`: no clock
+    /// is read for its deliveries, and it is given a `Freshness` whose
+    /// [`check`](Freshness::check) accepts every time and whose [`now`](Freshness::now) is 0.
+    /// `true` unless a scheme says otherwise.
+    fn signs_time(&self) -> bool {
+        true
+    }
+
     /// Decode one configured secret (or public key) into verification key material.
     ///
     /// # Errors
@@ -288,6 +297,8 @@ impl<S: Scheme> ErasedVerifier for Keyed<S> {
 pub struct Verifier {
     inner: Arc<dyn ErasedVerifier>,
     tolerance: u64,
+    /// The scheme's [`Scheme::signs_time`], asked once.
+    signs_time: bool,
     /// `None`: the system clock, which a receiver can read more cheaply itself (see
     /// [`Verifier::verify_with`]).
     clock: Option<SharedClock>,
@@ -343,9 +354,17 @@ impl Verifier {
         request: &SignedRequest<'_>,
         system_now: impl FnOnce() -> i64,
     ) -> Result<Verified, VerifyError> {
-        let freshness = Freshness {
-            now: self.now(system_now),
-            tolerance: Some(self.tolerance),
+        let freshness = if self.signs_time {
+            Freshness {
+                now: self.now(system_now),
+                tolerance: Some(self.tolerance),
+            }
+        } else {
+            // Nothing to check the time against: no clock reading.
+            Freshness {
+                now: 0,
+                tolerance: None,
+            }
         };
         self.inner.verify(request, freshness)
     }
@@ -456,6 +475,7 @@ impl<S: Scheme> VerifierBuilder<S> {
             return Err(ConfigError::ZeroTolerance);
         }
         Ok(Verifier {
+            signs_time: self.scheme.signs_time(),
             inner: Arc::new(Keyed {
                 scheme: self.scheme,
                 keys: self.keys,

@@ -7,6 +7,7 @@ use base64::engine::DecodePaddingMode;
 use base64::Engine as _;
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 use http::{HeaderName, HeaderValue};
+use smallvec::SmallVec;
 
 use super::header::{matches_any, parse_unix_seconds, required, HmacKey, MAX_ITEMS};
 use super::{
@@ -18,6 +19,10 @@ use crate::envelope::valid_id;
 const ID: &str = "webhook-id";
 const TIMESTAMP: &str = "webhook-timestamp";
 const SIGNATURE: &str = "webhook-signature";
+// Looked up by `HeaderName` (see `required`).
+static ID_NAME: HeaderName = HeaderName::from_static(ID);
+static TIMESTAMP_NAME: HeaderName = HeaderName::from_static(TIMESTAMP);
+static SIGNATURE_NAME: HeaderName = HeaderName::from_static(SIGNATURE);
 
 /// The shortest symmetric secret accepted, in decoded bytes (the spec asks for 24 to 64).
 const MIN_SECRET_LEN: usize = 24;
@@ -140,14 +145,14 @@ impl Scheme for StandardWebhooks {
         request: &SignedRequest<'_>,
         freshness: Freshness,
     ) -> Result<Verified, VerifyError> {
-        let id = required(request.headers, ID)?;
+        let id = required(request.headers, &ID_NAME)?;
         let id = std::str::from_utf8(id)
             .ok()
             .filter(|id| usable_id(id))
             .ok_or(VerifyError::MalformedHeader(ID))?;
-        let timestamp_text = required(request.headers, TIMESTAMP)?;
+        let timestamp_text = required(request.headers, &TIMESTAMP_NAME)?;
         let timestamp = parse_unix_seconds(timestamp_text)?;
-        let signatures = parse_signatures(required(request.headers, SIGNATURE)?)?;
+        let signatures = parse_signatures(required(request.headers, &SIGNATURE_NAME)?)?;
         // The window is checked before any MAC is computed: stale replays cost no hashing.
         freshness.check(timestamp)?;
 
@@ -274,21 +279,23 @@ fn verify_ed25519(key: &VerifyingKey, signature: &[u8; 64], parts: &[&[u8]]) -> 
 }
 
 /// The signatures of a `webhook-signature` header, by version.
+///
+/// Senders send one or two (during a key rotation) of one kind: those are kept inline, and
+/// the list is not the 1.5 KiB that room for `MAX_SIGNATURES` of each would zero and copy on
+/// every delivery.
 #[derive(Debug)]
 pub(crate) struct Signatures {
-    v1: [[u8; 32]; MAX_SIGNATURES],
-    v1_len: usize,
-    v1a: [[u8; 64]; MAX_SIGNATURES],
-    v1a_len: usize,
+    v1: SmallVec<[[u8; 32]; 2]>,
+    v1a: SmallVec<[[u8; 64]; 1]>,
 }
 
 impl Signatures {
     fn v1(&self) -> &[[u8; 32]] {
-        &self.v1[..self.v1_len]
+        &self.v1
     }
 
     fn v1a(&self) -> &[[u8; 64]] {
-        &self.v1a[..self.v1a_len]
+        &self.v1a
     }
 }
 
@@ -303,10 +310,8 @@ pub(crate) fn parse_signatures(value: &[u8]) -> Result<Signatures, VerifyError> 
         return Err(VerifyError::MalformedHeader(SIGNATURE));
     }
     let mut parsed = Signatures {
-        v1: [[0; 32]; MAX_SIGNATURES],
-        v1_len: 0,
-        v1a: [[0; 64]; MAX_SIGNATURES],
-        v1a_len: 0,
+        v1: SmallVec::new(),
+        v1a: SmallVec::new(),
     };
     // Senders separate entries with one space; runs of spaces are tolerated, not counted.
     let entries = value
@@ -323,7 +328,7 @@ pub(crate) fn parse_signatures(value: &[u8]) -> Result<Signatures, VerifyError> 
         if !matches!(version, b"v1" | b"v1a") {
             continue;
         }
-        if parsed.v1_len + parsed.v1a_len == MAX_SIGNATURES {
+        if parsed.v1.len() + parsed.v1a.len() == MAX_SIGNATURES {
             return Err(VerifyError::TooManySignatures);
         }
         // Large enough for any valid signature plus one stray group, so longer input fails
@@ -334,17 +339,19 @@ pub(crate) fn parse_signatures(value: &[u8]) -> Result<Signatures, VerifyError> 
         };
         match (version, len) {
             (b"v1", 32) => {
-                parsed.v1[parsed.v1_len].copy_from_slice(&buffer[..32]);
-                parsed.v1_len += 1;
+                let mut signature = [0; 32];
+                signature.copy_from_slice(&buffer[..32]);
+                parsed.v1.push(signature);
             }
             (b"v1a", 64) => {
-                parsed.v1a[parsed.v1a_len].copy_from_slice(&buffer[..64]);
-                parsed.v1a_len += 1;
+                let mut signature = [0; 64];
+                signature.copy_from_slice(&buffer[..64]);
+                parsed.v1a.push(signature);
             }
             _ => {}
         }
     }
-    if parsed.v1_len + parsed.v1a_len == 0 {
+    if parsed.v1.is_empty() && parsed.v1a.is_empty() {
         return Err(VerifyError::NoSignature);
     }
     Ok(parsed)
