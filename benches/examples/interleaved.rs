@@ -12,6 +12,11 @@
 //! their times. Printed: the median ratio with its quartiles, and the median time per
 //! delivery of each side. Criterion's `pipeline` group measures the two cases minutes apart;
 //! a drift of the machine's speed in between shows up there as a ratio.
+//!
+//! With `verify-<scheme>` (`verify-paymentkit`, `verify-stripe`, `verify-standard-webhooks`,
+//! `verify-github`) instead, it alternates batches of signature checks of one signed request:
+//! the framework's `Verifier::verify` against the plain `hmac` + `sha2` check of
+//! `benches/verify.rs`.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -26,12 +31,22 @@ use webhook_core::test_util::TestSender;
 
 #[path = "../pipeline_handler.rs"]
 mod pipeline_handler;
+#[path = "../verify_cases.rs"]
+mod verify_cases;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let [_, kind, size, rounds, batch] = args.as_slice() else {
-        return Err("usage: interleaved <new|duplicate> <bytes> <rounds> <batch>".into());
+        return Err(
+            "usage: interleaved <new|duplicate|verify-SCHEME> <bytes> <rounds> <batch>".into(),
+        );
     };
+    if let Some(scheme) = kind.strip_prefix("verify-") {
+        if !verify_cases::SCHEMES.contains(&scheme) {
+            return Err(format!("the schemes are {:?}", verify_cases::SCHEMES).into());
+        }
+        return verification(scheme, size.parse()?, rounds.parse()?, batch.parse()?);
+    }
     let duplicate = match kind.as_str() {
         "new" => false,
         "duplicate" => true,
@@ -102,20 +117,84 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ours.push(framework_time / u32::try_from(batch)?);
         theirs.push(hand_time / u32::try_from(batch)?);
     }
+    report(
+        &format!("{kind} {size} B"),
+        ratios,
+        ours,
+        theirs,
+        rounds,
+        batch,
+    );
+    Ok(())
+}
+
+/// Batches of `batch` checks of one signed request, framework and hand-written alternately.
+fn verification(
+    scheme: &str,
+    size: usize,
+    rounds: usize,
+    batch: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let case = verify_cases::Case::new(scheme, size);
+    if !(case.framework() && case.by_hand()) {
+        return Err(format!("the {scheme} request does not verify").into());
+    }
+    let framework = || {
+        for _ in 0..batch {
+            black_box(black_box(&case).framework());
+        }
+    };
+    let hand_written = || {
+        for _ in 0..batch {
+            black_box(black_box(&case).by_hand());
+        }
+    };
+    let (mut ratios, mut ours, mut theirs) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let (framework_time, hand_time) = if round % 2 == 0 {
+            let f = timed(framework);
+            (f, timed(hand_written))
+        } else {
+            let h = timed(hand_written);
+            (timed(framework), h)
+        };
+        ratios.push(framework_time.as_secs_f64() / hand_time.as_secs_f64());
+        ours.push(framework_time / u32::try_from(batch)?);
+        theirs.push(hand_time / u32::try_from(batch)?);
+    }
+    report(
+        &format!("verify {scheme} {} B", case.request.body().len()),
+        ratios,
+        ours,
+        theirs,
+        rounds,
+        batch,
+    );
+    Ok(())
+}
+
+/// Prints the median ratio with its quartiles and each side's median time.
+fn report(
+    label: &str,
+    mut ratios: Vec<f64>,
+    mut ours: Vec<Duration>,
+    mut theirs: Vec<Duration>,
+    rounds: usize,
+    batch: usize,
+) {
     ratios.sort_by(f64::total_cmp);
     ours.sort();
     theirs.sort();
     let quartile = |q: usize| ratios[(ratios.len() - 1) * q / 4];
     println!(
-        "{kind} {size} B: framework / hand-written = {:.3} (quartiles {:.3}..{:.3}, {rounds} rounds \
-         of {batch}); per delivery {:?} / {:?} (medians)",
+        "{label}: framework / hand-written = {:.3} (quartiles {:.3}..{:.3}, {rounds} rounds \
+         of {batch}); per item {:?} / {:?} (medians)",
         quartile(2),
         quartile(1),
         quartile(3),
         ours[ours.len() / 2],
         theirs[theirs.len() / 2],
     );
-    Ok(())
 }
 
 /// The wall time of `work`. (On-CPU time from `schedstat` is only updated at scheduler ticks,
