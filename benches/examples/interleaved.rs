@@ -98,7 +98,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     };
 
-    let (mut ratios, mut ours, mut theirs) = (Vec::new(), Vec::new(), Vec::new());
+    let mut tally = Tally::default();
     for round in 0..rounds {
         // Each batch is signed just before it runs, so both sides start with their requests
         // equally warm in cache.
@@ -113,18 +113,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let ours = sign(batch)?;
             (timed(|| framework(ours)), h)
         };
-        ratios.push(framework_time.as_secs_f64() / hand_time.as_secs_f64());
-        ours.push(framework_time / u32::try_from(batch)?);
-        theirs.push(hand_time / u32::try_from(batch)?);
+        tally.add(framework_time, hand_time, batch)?;
     }
-    report(
-        &format!("{kind} {size} B"),
-        ratios,
-        ours,
-        theirs,
-        rounds,
-        batch,
-    );
+    tally.report(&format!("{kind} {size} B"), rounds, batch);
     Ok(())
 }
 
@@ -149,7 +140,7 @@ fn verification(
             black_box(black_box(&case).by_hand());
         }
     };
-    let (mut ratios, mut ours, mut theirs) = (Vec::new(), Vec::new(), Vec::new());
+    let mut tally = Tally::default();
     for round in 0..rounds {
         let (framework_time, hand_time) = if round % 2 == 0 {
             let f = timed(framework);
@@ -158,43 +149,59 @@ fn verification(
             let h = timed(hand_written);
             (timed(framework), h)
         };
-        ratios.push(framework_time.as_secs_f64() / hand_time.as_secs_f64());
-        ours.push(framework_time / u32::try_from(batch)?);
-        theirs.push(hand_time / u32::try_from(batch)?);
+        tally.add(framework_time, hand_time, batch)?;
     }
-    report(
+    tally.report(
         &format!("verify {scheme} {} B", case.request.body().len()),
-        ratios,
-        ours,
-        theirs,
         rounds,
         batch,
     );
     Ok(())
 }
 
-/// Prints the median ratio with its quartiles and each side's median time.
-fn report(
-    label: &str,
-    mut ratios: Vec<f64>,
-    mut ours: Vec<Duration>,
-    mut theirs: Vec<Duration>,
-    rounds: usize,
-    batch: usize,
-) {
-    ratios.sort_by(f64::total_cmp);
-    ours.sort();
-    theirs.sort();
-    let quartile = |q: usize| ratios[(ratios.len() - 1) * q / 4];
-    println!(
-        "{label}: framework / hand-written = {:.3} (quartiles {:.3}..{:.3}, {rounds} rounds \
+/// Each round's ratio of times, and each side's time per item.
+#[derive(Default)]
+struct Tally {
+    ratios: Vec<f64>,
+    ours: Vec<Duration>,
+    theirs: Vec<Duration>,
+}
+
+impl Tally {
+    fn add(
+        &mut self,
+        framework: Duration,
+        hand_written: Duration,
+        batch: usize,
+    ) -> Result<(), std::num::TryFromIntError> {
+        self.ratios
+            .push(framework.as_secs_f64() / hand_written.as_secs_f64());
+        self.ours.push(framework / u32::try_from(batch)?);
+        self.theirs.push(hand_written / u32::try_from(batch)?);
+        Ok(())
+    }
+
+    /// Prints the median ratio with its quartiles and each side's median time.
+    fn report(self, label: &str, rounds: usize, batch: usize) {
+        let Self {
+            mut ratios,
+            mut ours,
+            mut theirs,
+        } = self;
+        ratios.sort_by(f64::total_cmp);
+        ours.sort();
+        theirs.sort();
+        let quartile = |q: usize| ratios[(ratios.len() - 1) * q / 4];
+        println!(
+            "{label}: framework / hand-written = {:.3} (quartiles {:.3}..{:.3}, {rounds} rounds \
          of {batch}); per item {:?} / {:?} (medians)",
-        quartile(2),
-        quartile(1),
-        quartile(3),
-        ours[ours.len() / 2],
-        theirs[theirs.len() / 2],
-    );
+            quartile(2),
+            quartile(1),
+            quartile(3),
+            ours[ours.len() / 2],
+            theirs[theirs.len() / 2],
+        );
+    }
 }
 
 /// The wall time of `work`. (On-CPU time from `schedstat` is only updated at scheduler ticks,
