@@ -28,7 +28,7 @@ def parse(path):
     runs = collections.Counter()
     where = {}
     function = file = function_file = ""
-    address = line = 0
+    address = 0
     after_call = False
 
     def name(kind, spec):
@@ -67,9 +67,8 @@ def parse(path):
                 after_call = True
             elif text[0] in "0123456789+-*":
                 fields = text.split()
+                # The address comes first and the cost last, with or without a line between.
                 address = position(fields[0], address)
-                if len(fields) > 2:  # positions: instr line
-                    line = position(fields[1], line)
                 if after_call:  # the call's inclusive cost, not this instruction's
                     after_call = False
                     continue
