@@ -17,7 +17,7 @@ use smallvec::SmallVec;
 use tracing::{debug, info, warn, Instrument, Span};
 
 use crate::clock::wall_clock;
-use crate::envelope::{Envelope, EnvelopeError};
+use crate::envelope::{Envelope, EnvelopeError, Head};
 use crate::handler::{Delivery, ErrorKind, FromRef, HandlerError, MissingState, Resources, TxSlot};
 use crate::idempotency::{
     Claim, ClaimKey, IdempotencyStore, Lease, StoreError, StoreFuture, StoreHandle, TxBackend,
@@ -392,10 +392,13 @@ impl Receiver {
                 ReceiveError::Unauthenticated(error)
             })?;
         self.inner.instruments.verified();
-        Envelope::parse(body, &verified).map_err(|error| {
+        // `verified` may borrow the request, so the body is read while borrowed and only then
+        // moved into the envelope.
+        let head = Head::read(&body, &verified).map_err(|error| {
             info!(reason = %error, "rejected malformed event");
             ReceiveError::Malformed(error)
-        })
+        })?;
+        Ok(Envelope::from_head(body, head))
     }
 
     /// Claim, run and complete each handler for an already verified envelope.

@@ -49,6 +49,13 @@ pub enum EnvelopeError {
 #[derive(Clone)]
 pub struct Envelope {
     body: Bytes,
+    head: Head,
+}
+
+/// What parsing learned from the body, which does not borrow it: read while the body (and the
+/// [`Verified`] that may borrow the same request) are borrowed, then joined with the body.
+#[derive(Clone)]
+pub(crate) struct Head {
     /// The id followed by the type: one allocation for both.
     names: Box<str>,
     /// Where the id ends in `names`.
@@ -64,8 +71,8 @@ impl fmt::Debug for Envelope {
         f.debug_struct("Envelope")
             .field("id", &self.id())
             .field("event_type", &self.event_type())
-            .field("livemode", &self.livemode)
-            .field("created", &self.created)
+            .field("livemode", &self.head.livemode)
+            .field("created", &self.head.created)
             .field("body_len", &self.body.len())
             .finish()
     }
@@ -383,14 +390,63 @@ impl Envelope {
     /// # Errors
     /// [`EnvelopeError`] when the body is not UTF-8, not an object, or has no usable id or
     /// type.
-    pub fn parse(body: Bytes, verified: &Verified) -> Result<Self, EnvelopeError> {
+    pub fn parse(body: Bytes, verified: &Verified<'_>) -> Result<Self, EnvelopeError> {
+        let head = Head::read(&body, verified)?;
+        Ok(Self::from_head(body, head))
+    }
+
+    /// The envelope of `body`, whose [`Head`] was read while `body` was borrowed.
+    pub(crate) fn from_head(body: Bytes, head: Head) -> Self {
+        Self { body, head }
+    }
+
+    /// The sender's event id: the idempotency key.
+    #[must_use]
+    pub fn id(&self) -> &str {
+        &self.head.names[..self.head.id_len]
+    }
+
+    /// The event type, such as `payment_intent.succeeded`.
+    #[must_use]
+    pub fn event_type(&self) -> &str {
+        &self.head.names[self.head.id_len..]
+    }
+
+    /// Whether the event comes from live mode, when the sender says.
+    #[must_use]
+    pub fn livemode(&self) -> Option<bool> {
+        self.head.livemode
+    }
+
+    /// When the sender created the event (`created_at` or `created`), when it says.
+    #[must_use]
+    pub fn created(&self) -> Option<OffsetDateTime> {
+        self.head.created
+    }
+
+    /// The raw JSON of the event's object.
+    #[must_use]
+    pub fn raw_object(&self) -> &[u8] {
+        &self.body[self.head.object.clone()]
+    }
+
+    /// The verified body, exactly as received.
+    #[must_use]
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+}
+
+impl Head {
+    /// See [`Envelope::parse`].
+    pub(crate) fn read(body: &[u8], verified: &Verified<'_>) -> Result<Self, EnvelopeError> {
         // JSON is UTF-8 (RFC 8259), but serde_json only checks the strings it decodes, not
         // those in fields it skips: without this check such a body would fail later, in the
         // handler (500, retried forever), instead of being refused here. Checked once, on the
         // whole body (simdutf8: the same check as `std::str::from_utf8`, several times
         // faster), the body is then read as `&str`, so serde_json skips its own per-string
         // check, and so does decoding the object later (see `raw_object_str`).
-        let text = simdutf8::basic::from_utf8(&body)
+        let text = simdutf8::basic::from_utf8(body)
             .map_err(|_| EnvelopeError::Json("body is not UTF-8".to_owned()))?;
         // serde would also accept an array for a struct; an event is always an object.
         if text.bytes().find(|b| !b.is_ascii_whitespace()) != Some(b'{') {
@@ -408,7 +464,7 @@ impl Envelope {
             Err(error) => return Err(EnvelopeError::Json(error.to_string())),
         };
         let id = match (&verified.id, &wire.id) {
-            (Some(id), _) => id.as_str(),
+            (Some(id), _) => id,
             (None, Some(id)) => id.as_ref(),
             (None, None) => return Err(EnvelopeError::MissingId),
         };
@@ -416,7 +472,7 @@ impl Envelope {
             return Err(EnvelopeError::InvalidId);
         }
         let event_type = match (&verified.event_type, &wire.event_type) {
-            (Some(t), _) => t.as_str(),
+            (Some(t), _) => t,
             (None, Some(t)) => t.as_ref(),
             (None, None) => return Err(EnvelopeError::MissingType),
         };
@@ -442,11 +498,11 @@ impl Envelope {
         };
         let object = match wire.data {
             None => 0..body.len(),
-            Some(DataField::Object(object)) => span_of(&body, object),
+            Some(DataField::Object(object)) => span_of(body, object),
             // `data` itself is the object: find its span. Only bodies without `data.object`
             // pay for this second pass.
             Some(DataField::Other) => match serde_json::from_str::<WireData<'_>>(text) {
-                Ok(WireData { data: Some(data) }) => span_of(&body, data),
+                Ok(WireData { data: Some(data) }) => span_of(body, data),
                 _ => 0..body.len(),
             },
         };
@@ -456,44 +512,7 @@ impl Envelope {
             livemode: wire.livemode,
             created,
             object,
-            body,
         })
-    }
-
-    /// The sender's event id: the idempotency key.
-    #[must_use]
-    pub fn id(&self) -> &str {
-        &self.names[..self.id_len]
-    }
-
-    /// The event type, such as `payment_intent.succeeded`.
-    #[must_use]
-    pub fn event_type(&self) -> &str {
-        &self.names[self.id_len..]
-    }
-
-    /// Whether the event comes from live mode, when the sender says.
-    #[must_use]
-    pub fn livemode(&self) -> Option<bool> {
-        self.livemode
-    }
-
-    /// When the sender created the event (`created_at` or `created`), when it says.
-    #[must_use]
-    pub fn created(&self) -> Option<OffsetDateTime> {
-        self.created
-    }
-
-    /// The raw JSON of the event's object.
-    #[must_use]
-    pub fn raw_object(&self) -> &[u8] {
-        &self.body[self.object.clone()]
-    }
-
-    /// The verified body, exactly as received.
-    #[must_use]
-    pub fn body(&self) -> &Bytes {
-        &self.body
     }
 }
 

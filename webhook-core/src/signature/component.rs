@@ -141,12 +141,12 @@ impl Scheme for PaymentKitComponent {
         parse_secret_key(secret)
     }
 
-    fn verify(
+    fn verify<'a>(
         &self,
         keys: &[ComponentKey],
-        request: &SignedRequest<'_>,
+        request: &SignedRequest<'a>,
         freshness: Freshness,
-    ) -> Result<Verified, VerifyError> {
+    ) -> Result<Verified<'a>, VerifyError> {
         verify(keys, request, freshness, false)
     }
 
@@ -175,12 +175,12 @@ impl Scheme for PaymentKitComponentV0 {
         parse_secret_key(secret)
     }
 
-    fn verify(
+    fn verify<'a>(
         &self,
         keys: &[ComponentKey],
-        request: &SignedRequest<'_>,
+        request: &SignedRequest<'a>,
         freshness: Freshness,
-    ) -> Result<Verified, VerifyError> {
+    ) -> Result<Verified<'a>, VerifyError> {
         verify(keys, request, freshness, true)
     }
 
@@ -236,7 +236,7 @@ fn verify(
     request: &SignedRequest<'_>,
     freshness: Freshness,
     legacy: bool,
-) -> Result<Verified, VerifyError> {
+) -> Result<Verified<'static>, VerifyError> {
     let signature = parse_signature(required(request.headers, &SIG_NAME)?)?;
     let version = match request.headers.get(VERSION).map(HeaderValue::as_bytes) {
         Some(b"1") => Version::V1,

@@ -1,5 +1,6 @@
 //! GitHub: `X-Hub-Signature-256: sha256=<hex>` over the raw body, no timestamp.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use hmac::{Hmac, Mac};
@@ -7,7 +8,7 @@ use http::{HeaderName, HeaderValue};
 use sha1::Sha1;
 use smallvec::SmallVec;
 
-use super::header::{decode_lower_hex, matches_any, required, HmacKey};
+use super::header::{is_signature_hex, matches_any_hex, required, HmacKey};
 use super::{
     Freshness, Scheme, SecretError, SignError, SignedRequest, Unsigned, Verified, VerifyError,
     MAX_SIGNATURES,
@@ -94,12 +95,12 @@ impl Scheme for GitHub {
         false
     }
 
-    fn verify(
+    fn verify<'a>(
         &self,
         keys: &[HmacKey],
-        request: &SignedRequest<'_>,
+        request: &SignedRequest<'a>,
         _freshness: Freshness,
-    ) -> Result<Verified, VerifyError> {
+    ) -> Result<Verified<'a>, VerifyError> {
         let signatures = parse_signatures(request)?;
         let delivery = std::str::from_utf8(required(request.headers, &DELIVERY_NAME)?)
             .ok()
@@ -112,7 +113,7 @@ impl Scheme for GitHub {
 
         let mut matched = false;
         for key in keys {
-            matched |= matches_any(&key.tag(&[request.body]), signatures.as_slice());
+            matched |= matches_any_hex(&key.tag(&[request.body]), signatures.iter().copied());
         }
         if !matched {
             return Err(VerifyError::Mismatch);
@@ -120,8 +121,8 @@ impl Scheme for GitHub {
         // The body's `action` is left to the envelope's parse, which reads the authenticated
         // body anyway.
         Ok(Verified {
-            id: Some(delivery.to_owned()),
-            event_type: Some(event.to_owned()),
+            id: Some(Cow::Borrowed(delivery)),
+            event_type: Some(Cow::Borrowed(event)),
             timestamp: None,
             action_in_type: true,
         })
@@ -170,9 +171,12 @@ impl Scheme for GitHub {
     }
 }
 
-/// Every `X-Hub-Signature-256` value (GitHub sends one; a proxy may repeat the header).
-/// One is kept inline: a second only comes through a proxy.
-fn parse_signatures(request: &SignedRequest<'_>) -> Result<SmallVec<[[u8; 32]; 1]>, VerifyError> {
+/// The hex of every `X-Hub-Signature-256` value (GitHub sends one; a proxy may repeat the
+/// header), checked to be 64 lowercase hex digits and compared as text (see
+/// [`matches_any_hex`]). One is kept inline: a second only comes through a proxy.
+fn parse_signatures<'a>(
+    request: &SignedRequest<'a>,
+) -> Result<SmallVec<[&'a [u8]; 1]>, VerifyError> {
     let mut signatures = SmallVec::new();
     for value in request.headers.get_all(&SIGNATURE_NAME) {
         if signatures.len() == MAX_SIGNATURES {
@@ -181,12 +185,9 @@ fn parse_signatures(request: &SignedRequest<'_>) -> Result<SmallVec<[[u8; 32]; 1
         let hex = value
             .as_bytes()
             .strip_prefix(PREFIX)
+            .filter(|hex| is_signature_hex(hex))
             .ok_or(VerifyError::MalformedHeader(SIGNATURE))?;
-        let mut signature = [0u8; 32];
-        if !decode_lower_hex(hex, &mut signature) {
-            return Err(VerifyError::MalformedHeader(SIGNATURE));
-        }
-        signatures.push(signature);
+        signatures.push(hex);
     }
     if signatures.is_empty() {
         return Err(VerifyError::MissingHeader(SIGNATURE));

@@ -45,13 +45,11 @@ impl HmacKey {
 }
 
 /// True when `tag` equals any of `candidates`, compared in constant time per candidate.
-pub(crate) fn matches_any(tag: &[u8], candidates: &[[u8; 32]]) -> bool {
+pub(crate) fn matches_any(tag: &[u8; 32], candidates: &[[u8; 32]]) -> bool {
     // Fold without short-circuiting, so the time does not depend on which candidate matched.
     let mut found = subtle::Choice::from(0);
     for candidate in candidates {
-        if candidate.len() == tag.len() {
-            found |= candidate.as_slice().ct_eq(tag);
-        }
+        found |= difference(candidate, tag).ct_eq(&0);
     }
     found.into()
 }
@@ -75,21 +73,23 @@ pub(crate) fn matches_any_hex<'a>(
     }
     let mut found = subtle::Choice::from(0);
     for candidate in candidates {
-        // Unequal lengths compare unequal (lengths are not secret). Equal ones are compared
-        // eight bytes at a time without branching, and the difference is tested in constant
-        // time once: subtle's slice comparison guards every byte, which costs ~30
-        // instructions each.
-        if candidate.len() == hex.len() {
-            let difference = candidate
-                .chunks_exact(8)
-                .zip(hex.chunks_exact(8))
-                .fold(0u64, |acc, (theirs, ours)| {
-                    acc | (word(theirs) ^ word(ours))
-                });
-            found |= difference.ct_eq(&0);
+        // Unequal lengths compare unequal (lengths are not secret).
+        if let Ok(candidate) = <&[u8; 64]>::try_from(candidate) {
+            found |= difference(candidate, &hex).ct_eq(&0);
         }
     }
     found.into()
+}
+
+/// Zero exactly when `a == b`, computed without branching on their contents.
+///
+/// Eight bytes at a time, and the result is tested in constant time once by the caller:
+/// subtle's slice comparison guards every byte, which costs ~30 instructions each.
+fn difference<const N: usize>(a: &[u8; N], b: &[u8; N]) -> u64 {
+    const { assert!(N % 8 == 0) };
+    a.chunks_exact(8)
+        .zip(b.chunks_exact(8))
+        .fold(0, |acc, (a, b)| acc | (word(a) ^ word(b)))
 }
 
 /// Eight bytes as one word (any byte order does, for an equality test).
@@ -119,8 +119,7 @@ impl<'a> Timestamped<'a> {
 }
 
 /// Whether `text` is a signature as [`Timestamped`] accepts it: 64 lowercase hex digits.
-///
-fn is_signature_hex(text: &[u8]) -> bool {
+pub(crate) fn is_signature_hex(text: &[u8]) -> bool {
     text.len() == 64 && lower_hex(text)
 }
 
@@ -351,12 +350,18 @@ mod tests {
     }
 
     #[test]
-    fn comparison_checks_length_and_content() {
-        let tag = [7u8; 32];
-        assert!(matches_any(&tag, &[[0; 32], [7; 32]]));
+    fn comparison_checks_every_bit() {
+        let tag: [u8; 32] = std::array::from_fn(|i| u8::try_from(i * 7).unwrap());
+        assert!(matches_any(&tag, &[[0; 32], tag]));
         assert!(!matches_any(&tag, &[[0; 32]]));
-        assert!(!matches_any(&tag[..31], &[[7; 32]]));
         assert!(!matches_any(&tag, &[]));
+        for byte in 0..32 {
+            for bit in 0..8 {
+                let mut other = tag;
+                other[byte] ^= 1 << bit;
+                assert!(!matches_any(&tag, &[other]), "byte {byte} bit {bit}");
+            }
+        }
     }
 
     #[test]
@@ -376,5 +381,13 @@ mod tests {
         ));
         assert!(!matches_any_hex(&tag, others.iter().map(String::as_bytes)));
         assert!(!matches_any_hex(&tag, std::iter::empty()));
+        for position in 0..64 {
+            let mut other = hex.clone().into_bytes();
+            other[position] = b'0';
+            assert!(
+                !matches_any_hex(&tag, [other.as_slice()].into_iter()),
+                "at {position}"
+            );
+        }
     }
 }

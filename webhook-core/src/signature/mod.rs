@@ -17,6 +17,7 @@ mod paymentkit;
 mod standard;
 mod stripe;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -75,13 +76,17 @@ pub struct Unsigned<'a> {
 }
 
 /// What verification learned from the headers, besides "authentic".
+///
+/// Borrowed from the request it was read from (`'a`), so that verifying costs no allocation;
+/// [`Envelope::parse`](crate::Envelope::parse) copies what it keeps.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct Verified {
+pub struct Verified<'a> {
     /// The event id, for schemes that carry it in a header (`webhook-id`, `X-GitHub-Delivery`).
-    pub id: Option<String>,
+    /// Borrowed from the header; owned only when a scheme derives it.
+    pub id: Option<Cow<'a, str>>,
     /// The event type, for schemes that carry it in a header (`X-GitHub-Event`).
-    pub event_type: Option<String>,
+    pub event_type: Option<Cow<'a, str>>,
     /// The signed timestamp, for schemes that sign one.
     pub timestamp: Option<i64>,
     /// Whether the event type continues in the body: the type, `.` and the body's top-level
@@ -89,6 +94,19 @@ pub struct Verified {
     /// `issues.opened`). [`Envelope::parse`](crate::Envelope::parse) reads `action` in its one
     /// pass over the body, so verification never parses the body.
     pub action_in_type: bool,
+}
+
+impl Verified<'_> {
+    /// The same, owning what it borrowed from the request, to keep beyond it.
+    #[must_use]
+    pub fn into_owned(self) -> Verified<'static> {
+        Verified {
+            id: self.id.map(|id| Cow::Owned(id.into_owned())),
+            event_type: self.event_type.map(|t| Cow::Owned(t.into_owned())),
+            timestamp: self.timestamp,
+            action_in_type: self.action_in_type,
+        }
+    }
 }
 
 /// How a timestamp is checked.
@@ -222,12 +240,12 @@ pub trait Scheme: fmt::Debug + Send + Sync + 'static {
     ///
     /// # Errors
     /// [`VerifyError`] saying why the request is not authentic.
-    fn verify(
+    fn verify<'a>(
         &self,
         keys: &[Self::Key],
-        request: &SignedRequest<'_>,
+        request: &SignedRequest<'a>,
         freshness: Freshness,
-    ) -> Result<Verified, VerifyError>;
+    ) -> Result<Verified<'a>, VerifyError>;
 
     /// The headers that make `unsigned` a valid delivery for this scheme.
     ///
@@ -244,11 +262,11 @@ pub trait Scheme: fmt::Debug + Send + Sync + 'static {
 /// A scheme with its keys, behind one object-safe interface.
 trait ErasedVerifier: fmt::Debug + Send + Sync {
     fn name(&self) -> &'static str;
-    fn verify(
+    fn verify<'a>(
         &self,
-        request: &SignedRequest<'_>,
+        request: &SignedRequest<'a>,
         freshness: Freshness,
-    ) -> Result<Verified, VerifyError>;
+    ) -> Result<Verified<'a>, VerifyError>;
 }
 
 struct Keyed<S: Scheme> {
@@ -271,11 +289,11 @@ impl<S: Scheme> ErasedVerifier for Keyed<S> {
         self.scheme.name()
     }
 
-    fn verify(
+    fn verify<'a>(
         &self,
-        request: &SignedRequest<'_>,
+        request: &SignedRequest<'a>,
         freshness: Freshness,
-    ) -> Result<Verified, VerifyError> {
+    ) -> Result<Verified<'a>, VerifyError> {
         self.scheme.verify(&self.keys, request, freshness)
     }
 }
@@ -341,7 +359,7 @@ impl Verifier {
     ///
     /// # Errors
     /// [`VerifyError`] saying why the request is not authentic.
-    pub fn verify(&self, request: &SignedRequest<'_>) -> Result<Verified, VerifyError> {
+    pub fn verify<'a>(&self, request: &SignedRequest<'a>) -> Result<Verified<'a>, VerifyError> {
         self.verify_with(request, || SystemClock.unix_seconds())
     }
 
@@ -349,11 +367,11 @@ impl Verifier {
     /// verifier given its own [`clock`](VerifierBuilder::clock) reads that instead). The
     /// receiver derives it from the delivery's arrival instant, which it reads anyway, instead
     /// of reading the wall clock again.
-    pub(crate) fn verify_with(
+    pub(crate) fn verify_with<'a>(
         &self,
-        request: &SignedRequest<'_>,
+        request: &SignedRequest<'a>,
         system_now: impl FnOnce() -> i64,
-    ) -> Result<Verified, VerifyError> {
+    ) -> Result<Verified<'a>, VerifyError> {
         let freshness = if self.signs_time {
             Freshness {
                 now: self.now(system_now),
@@ -381,10 +399,10 @@ impl Verifier {
     ///
     /// # Errors
     /// [`VerifyError`] saying why the request is not authentic.
-    pub fn verify_ignoring_timestamp(
+    pub fn verify_ignoring_timestamp<'a>(
         &self,
-        request: &SignedRequest<'_>,
-    ) -> Result<Verified, VerifyError> {
+        request: &SignedRequest<'a>,
+    ) -> Result<Verified<'a>, VerifyError> {
         let freshness = Freshness {
             now: self.now(|| SystemClock.unix_seconds()),
             tolerance: None,

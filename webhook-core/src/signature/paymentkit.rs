@@ -35,12 +35,12 @@ impl Scheme for PaymentKit {
         HmacKey::new(secret.as_bytes())
     }
 
-    fn verify(
+    fn verify<'a>(
         &self,
         keys: &[HmacKey],
-        request: &SignedRequest<'_>,
+        request: &SignedRequest<'a>,
         freshness: Freshness,
-    ) -> Result<Verified, VerifyError> {
+    ) -> Result<Verified<'a>, VerifyError> {
         verify_timestamped(&NAME, HEADER, keys, request, freshness)
     }
 
@@ -66,7 +66,7 @@ pub(crate) fn verify_timestamped(
     keys: &[HmacKey],
     request: &SignedRequest<'_>,
     freshness: Freshness,
-) -> Result<Verified, VerifyError> {
+) -> Result<Verified<'static>, VerifyError> {
     let value = request
         .headers
         .get(name)

@@ -1,5 +1,6 @@
 //! Standard Webhooks (Svix): `webhook-id`, `webhook-timestamp`, `webhook-signature`.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
@@ -139,12 +140,12 @@ impl Scheme for StandardWebhooks {
         )?)))
     }
 
-    fn verify(
+    fn verify<'a>(
         &self,
         keys: &[StandardWebhooksKey],
-        request: &SignedRequest<'_>,
+        request: &SignedRequest<'a>,
         freshness: Freshness,
-    ) -> Result<Verified, VerifyError> {
+    ) -> Result<Verified<'a>, VerifyError> {
         let id = required(request.headers, &ID_NAME)?;
         let id = std::str::from_utf8(id)
             .ok()
@@ -170,7 +171,7 @@ impl Scheme for StandardWebhooks {
         }
         if matched {
             Ok(Verified {
-                id: Some(id.to_owned()),
+                id: Some(Cow::Borrowed(id)),
                 timestamp: Some(timestamp),
                 ..Verified::default()
             })

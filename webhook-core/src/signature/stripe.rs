@@ -47,12 +47,12 @@ impl Scheme for Stripe {
         HmacKey::new(secret.as_bytes())
     }
 
-    fn verify(
+    fn verify<'a>(
         &self,
         keys: &[HmacKey],
-        request: &SignedRequest<'_>,
+        request: &SignedRequest<'a>,
         freshness: Freshness,
-    ) -> Result<Verified, VerifyError> {
+    ) -> Result<Verified<'a>, VerifyError> {
         verify_timestamped(&NAME, HEADER, keys, request, freshness)
     }
 
