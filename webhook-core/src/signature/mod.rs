@@ -205,7 +205,113 @@ pub enum SignError {
 ///
 /// Implementations exist for every sender the crate supports; implement it yourself for a sender
 /// it does not know. Keys are decoded once, when the verifier is built, so a scheme can keep
-/// precomputed state (such as an HMAC key schedule) in [`Scheme::Key`].
+/// precomputed state (such as an HMAC key schedule) in [`Scheme::Key`]. What
+/// [`verify`](Scheme::verify) reads from the headers it returns borrowed from the request.
+///
+/// A sender that puts `hex(HMAC-SHA256(secret, body))` in `X-Acme-Signature` and the event id
+/// in `X-Acme-Event-Id`, and signs no time:
+///
+/// ```
+/// use std::borrow::Cow;
+///
+/// use http::{HeaderName, HeaderValue};
+/// use subtle::ConstantTimeEq;
+/// use webhook_core::signature::{
+///     Freshness, HmacKey, Scheme, SecretError, SignError, SignedRequest, Unsigned, Verified,
+///     Verifier, VerifyError,
+/// };
+///
+/// #[derive(Debug)]
+/// struct Acme;
+///
+/// impl Scheme for Acme {
+///     type Key = HmacKey;
+///     type SigningKey = HmacKey;
+///
+///     fn name(&self) -> &'static str {
+///         "acme"
+///     }
+///
+///     fn signs_time(&self) -> bool {
+///         false
+///     }
+///
+///     fn parse_key(&self, secret: &str) -> Result<HmacKey, SecretError> {
+///         HmacKey::new(secret.as_bytes())
+///     }
+///
+///     fn parse_signing_key(&self, secret: &str) -> Result<HmacKey, SecretError> {
+///         HmacKey::new(secret.as_bytes())
+///     }
+///
+///     fn verify<'a>(
+///         &self,
+///         keys: &[HmacKey],
+///         request: &SignedRequest<'a>,
+///         _freshness: Freshness,
+///     ) -> Result<Verified<'a>, VerifyError> {
+///         let header = |name: &'static str| {
+///             let value = request.headers.get(name).ok_or(VerifyError::MissingHeader(name))?;
+///             value.to_str().map_err(|_| VerifyError::MalformedHeader(name))
+///         };
+///         let mut signature = [0u8; 32];
+///         hex::decode_to_slice(header("x-acme-signature")?, &mut signature)
+///             .map_err(|_| VerifyError::MalformedHeader("x-acme-signature"))?;
+///         let id = header("x-acme-event-id")?;
+///         // Every key is tried, and compared in constant time.
+///         let matched = keys.iter().fold(subtle::Choice::from(0), |found, key| {
+///             found | key.tag(&[request.body]).ct_eq(&signature)
+///         });
+///         if !bool::from(matched) {
+///             return Err(VerifyError::Mismatch);
+///         }
+///         let mut verified = Verified::default();
+///         verified.id = Some(Cow::Borrowed(id));
+///         Ok(verified)
+///     }
+///
+///     fn sign(
+///         &self,
+///         key: &HmacKey,
+///         unsigned: &Unsigned<'_>,
+///     ) -> Result<Vec<(HeaderName, HeaderValue)>, SignError> {
+///         let value = |text: &str| {
+///             HeaderValue::from_str(text).map_err(|_| SignError::Invalid("header value"))
+///         };
+///         Ok(vec![
+///             (
+///                 HeaderName::from_static("x-acme-signature"),
+///                 value(&hex::encode(key.tag(&[unsigned.body])))?,
+///             ),
+///             (HeaderName::from_static("x-acme-event-id"), value(unsigned.id)?),
+///         ])
+///     }
+/// }
+///
+/// let verifier = Verifier::builder(Acme).secret("acme-secret").build()?;
+/// # use webhook_core::signature::Signer;
+/// # let body = br#"{"type":"order.paid"}"#;
+/// # let headers: http::HeaderMap = Signer::new(Acme, "acme-secret")?
+/// #     .sign(&Unsigned {
+/// #         id: "evt_1",
+/// #         event_type: "order.paid",
+/// #         timestamp: 0,
+/// #         method: &http::Method::POST,
+/// #         path: "/",
+/// #         body,
+/// #     })?
+/// #     .into_iter()
+/// #     .collect();
+/// # let request = SignedRequest {
+/// #     method: &http::Method::POST,
+/// #     path: "/",
+/// #     query: None,
+/// #     headers: &headers,
+/// #     body,
+/// # };
+/// # assert_eq!(verifier.verify(&request)?.id.as_deref(), Some("evt_1"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait Scheme: fmt::Debug + Send + Sync + 'static {
     /// Verification key material decoded from one configured secret or public key.
     type Key: Send + Sync + 'static;
