@@ -24,6 +24,8 @@ const PATH_PREFIX: &str = "x-path-prefix";
 static SIG_NAME: HeaderName = HeaderName::from_static(SIG);
 static IAT_NAME: HeaderName = HeaderName::from_static(IAT);
 static EXP_NAME: HeaderName = HeaderName::from_static(EXP);
+static VERSION_NAME: HeaderName = HeaderName::from_static(VERSION);
+static PATH_PREFIX_NAME: HeaderName = HeaderName::from_static(PATH_PREFIX);
 
 /// How long a signature is valid for, as the Blocklet SDK sets it (`exp = iat + 300`).
 const LIFETIME: i64 = 300;
@@ -238,12 +240,16 @@ fn verify(
     legacy: bool,
 ) -> Result<Verified<'static>, VerifyError> {
     let signature = parse_signature(required(request.headers, &SIG_NAME)?)?;
-    let version = match request.headers.get(VERSION).map(HeaderValue::as_bytes) {
+    let version = match request
+        .headers
+        .get(&VERSION_NAME)
+        .map(HeaderValue::as_bytes)
+    {
         Some(b"1") => Version::V1,
         Some(b"0") if legacy => Version::V0,
         // The current SDK verifies version 1 whatever the header says; older ones sent no
         // version and no timestamps.
-        None if legacy && !request.headers.contains_key(IAT) => Version::V0,
+        None if legacy && !request.headers.contains_key(&IAT_NAME) => Version::V0,
         None => Version::V1,
         Some(_) => return Err(VerifyError::NoSignature),
     };
@@ -382,7 +388,7 @@ fn message_v1(iat: i64, exp: i64, body: &Value, query: &Value, method: &str, url
 }
 
 fn path_prefix<'a>(request: &SignedRequest<'a>) -> Option<&'a str> {
-    let value = request.headers.get(PATH_PREFIX)?.to_str().ok()?;
+    let value = request.headers.get(&PATH_PREFIX_NAME)?.to_str().ok()?;
     (!value.is_empty()).then_some(value)
 }
 

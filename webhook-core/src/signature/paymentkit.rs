@@ -2,13 +2,13 @@
 
 use http::{HeaderName, HeaderValue};
 
-use super::header::{matches_any_hex, parse_timestamped, HmacKey};
+use super::header::{matches_any_hex, parse_timestamped, required, HmacKey};
 use super::{
     Freshness, Scheme, SecretError, SignError, SignedRequest, Unsigned, Verified, VerifyError,
 };
 
-/// Evaluated at compile time: the name is not parsed per request.
-const NAME: HeaderName = HeaderName::from_static(HEADER);
+// Looked up by `HeaderName` (see `required`).
+static NAME: HeaderName = HeaderName::from_static(HEADER);
 const HEADER: &str = "x-webhook-signature";
 
 /// PaymentKit's webhook-endpoint signature (signing.md, "Decided", and section 1.4).
@@ -41,7 +41,7 @@ impl Scheme for PaymentKit {
         request: &SignedRequest<'a>,
         freshness: Freshness,
     ) -> Result<Verified<'a>, VerifyError> {
-        verify_timestamped(&NAME, HEADER, keys, request, freshness)
+        verify_timestamped(&NAME, keys, request, freshness)
     }
 
     fn sign(
@@ -56,22 +56,14 @@ impl Scheme for PaymentKit {
     }
 }
 
-/// Verify a `t=..,v1=..` header whose signed content is `"<t>." + body`.
-///
-/// `name` is `header` as a `HeaderName`: looked up by it, the header's name is not parsed
-/// again for every request.
+/// Verify a `t=..,v1=..` header `name` whose signed content is `"<t>." + body`.
 pub(crate) fn verify_timestamped(
-    name: &HeaderName,
-    header: &'static str,
+    name: &'static HeaderName,
     keys: &[HmacKey],
     request: &SignedRequest<'_>,
     freshness: Freshness,
 ) -> Result<Verified<'static>, VerifyError> {
-    let value = request
-        .headers
-        .get(name)
-        .ok_or(VerifyError::MissingHeader(header))?;
-    let parsed = parse_timestamped(header, value.as_bytes())?;
+    let parsed = parse_timestamped(name.as_str(), required(request.headers, name)?)?;
     // The window is checked before any MAC is computed: stale replays cost no hashing.
     freshness.check(parsed.timestamp)?;
     let mut matched = false;

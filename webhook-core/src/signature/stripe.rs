@@ -8,8 +8,8 @@ use super::{
     Freshness, Scheme, SecretError, SignError, SignedRequest, Unsigned, Verified, VerifyError,
 };
 
-/// Evaluated at compile time: the name is not parsed per request.
-const NAME: HeaderName = HeaderName::from_static(HEADER);
+// Looked up by `HeaderName` (see `required`).
+static NAME: HeaderName = HeaderName::from_static(HEADER);
 const HEADER: &str = "stripe-signature";
 
 /// Stripe's webhook signature (signing.md section 2).
@@ -53,7 +53,7 @@ impl Scheme for Stripe {
         request: &SignedRequest<'a>,
         freshness: Freshness,
     ) -> Result<Verified<'a>, VerifyError> {
-        verify_timestamped(&NAME, HEADER, keys, request, freshness)
+        verify_timestamped(&NAME, keys, request, freshness)
     }
 
     fn sign(
