@@ -26,6 +26,18 @@ use crate::observability::{self, DeliveryOutcome, HandlerOutcome, Instruments};
 use crate::registry::{Location, Registration, Registry, RegistryError};
 use crate::signature::{SignedRequest, Verifier, VerifyError};
 
+/// A store operation's result: taken at once when the store answered synchronously (the
+/// memory store), so that case builds no future of its own; otherwise awaited under the
+/// store's time limit (`Receiver::store_wait`).
+macro_rules! store_op {
+    ($receiver:expr, $op:expr) => {
+        match $op.now() {
+            Ok(result) => result,
+            Err(op) => $receiver.store_wait(op).await,
+        }
+    };
+}
+
 /// Tunable limits of a receiver. Defaults follow reliability.md "Pinned policy".
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -451,15 +463,14 @@ impl Receiver {
                 // The first claim also records the event's type (see `claim_first`), so an id
                 // delivered again with another type is refused before any handler runs.
                 let claim = if position == 0 {
-                    self.store_op(inner.store.claim_first(
-                        &key,
-                        inner.limits.lease,
-                        inner.limits.retention,
-                    ))
-                    .await
+                    store_op!(
+                        self,
+                        inner
+                            .store
+                            .claim_first(&key, inner.limits.lease, inner.limits.retention)
+                    )
                 } else {
-                    self.store_op(inner.store.claim(&key, inner.limits.lease))
-                        .await
+                    store_op!(self, inner.store.claim(&key, inner.limits.lease))
                 }
                 .map_err(|source| self.unavailable(source))?;
                 match claim {
@@ -570,7 +581,7 @@ impl Receiver {
             let transaction = match &inner.transactions {
                 Some(backend) if inner.transactional_handlers.contains(registration.path()) => {
                     let slot: TxSlot =
-                        match self.store_op(StoreFuture::Boxed(backend.begin())).await {
+                        match self.store_wait(StoreFuture::Boxed(backend.begin())).await {
                             Ok(tx) => Arc::new(tokio::sync::Mutex::new(Some(tx))),
                             Err(error) => {
                                 guard.disarm();
@@ -623,8 +634,7 @@ impl Receiver {
                     }
                     let completed = match transaction {
                         None => {
-                            self.store_op(inner.store.complete(&lease, inner.limits.retention))
-                                .await
+                            store_op!(self, inner.store.complete(&lease, inner.limits.retention))
                         }
                         Some((backend, slot)) => {
                             // The handler's `Tx` handles are gone once it returned; one that
@@ -633,7 +643,7 @@ impl Receiver {
                             let tx = slot.try_lock().ok().and_then(|mut held| held.take());
                             match tx {
                                 Some(tx) => {
-                                    self.store_op(StoreFuture::Boxed(backend.commit_completed(
+                                    self.store_wait(StoreFuture::Boxed(backend.commit_completed(
                                         tx,
                                         &lease,
                                         inner.limits.retention,
@@ -732,7 +742,7 @@ impl Receiver {
                 }
                 () = tokio::time::sleep(renew_every), if renewal.is_none() => {
                     renewal = Some(Box::pin(
-                        self.store_op(inner.store.extend(lease, inner.limits.lease)),
+                        self.store_wait(inner.store.extend(lease, inner.limits.lease)),
                     ));
                 }
             }
@@ -742,7 +752,7 @@ impl Receiver {
     /// Give a claim up after a failure. If the store cannot be reached, the lease expires on
     /// its own and the next delivery after that runs the handler.
     async fn release(&self, lease: &Lease) {
-        if let Err(error) = self.store_op(self.inner.store.release(lease)).await {
+        if let Err(error) = store_op!(self, self.inner.store.release(lease)) {
             warn!(
                 event_id = lease.event_id(),
                 handler = lease.handler(),
@@ -752,15 +762,12 @@ impl Receiver {
         }
     }
 
-    async fn store_op<T>(
+    /// A store operation that did not answer at once (see `store_op!`), under the store's
+    /// time limit.
+    async fn store_wait<T>(
         &self,
-        op: StoreFuture<'_, Result<T, StoreError>>,
+        mut op: StoreFuture<'_, Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
-        let mut op = match op {
-            // The memory store's answer, already there.
-            StoreFuture::Done(Some(result)) => return result,
-            op => op,
-        };
         // An operation that completes on its first poll needs no timer: arming one costs more
         // than a fast operation. Otherwise the time limit counts from that first poll, which
         // only starts the operation.
@@ -768,7 +775,7 @@ impl Receiver {
             return result;
         }
         // Boxed: the timer's state would otherwise sit in every future that awaits a store
-        // operation, the memory store's included.
+        // operation.
         match Box::pin(tokio::time::timeout(self.inner.limits.store_timeout, op)).await {
             Ok(result) => result,
             Err(elapsed) => Err(StoreError::unavailable(elapsed)),
