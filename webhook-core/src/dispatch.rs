@@ -741,9 +741,7 @@ impl Receiver {
                     }
                 }
                 () = tokio::time::sleep(renew_every), if renewal.is_none() => {
-                    renewal = Some(Box::pin(
-                        self.store_wait(inner.store.extend(lease, inner.limits.lease)),
-                    ));
+                    renewal = Some(self.store_wait(inner.store.extend(lease, inner.limits.lease)));
                 }
             }
         }
@@ -751,35 +749,41 @@ impl Receiver {
 
     /// Give a claim up after a failure. If the store cannot be reached, the lease expires on
     /// its own and the next delivery after that runs the handler.
-    async fn release(&self, lease: &Lease) {
-        if let Err(error) = store_op!(self, self.inner.store.release(lease)) {
-            warn!(
-                event_id = lease.event_id(),
-                handler = lease.handler(),
-                %error,
-                "could not release claim; it expires with its lease"
-            );
-        }
+    ///
+    /// Boxed: awaited only after a failure, from three places of a run, its state would
+    /// otherwise take room in every run's future three times over.
+    fn release<'a>(&'a self, lease: &'a Lease) -> crate::idempotency::BoxFuture<'a, ()> {
+        Box::pin(async move {
+            if let Err(error) = store_op!(self, self.inner.store.release(lease)) {
+                warn!(
+                    event_id = lease.event_id(),
+                    handler = lease.handler(),
+                    %error,
+                    "could not release claim; it expires with its lease"
+                );
+            }
+        })
     }
 
     /// A store operation that did not answer at once (see `store_op!`), under the store's
-    /// time limit.
-    async fn store_wait<T>(
-        &self,
-        mut op: StoreFuture<'_, Result<T, StoreError>>,
-    ) -> Result<T, StoreError> {
-        // An operation that completes on its first poll needs no timer: arming one costs more
-        // than a fast operation. Otherwise the time limit counts from that first poll, which
-        // only starts the operation.
-        if let Poll::Ready(result) = poll_once(&mut op).await {
-            return result;
-        }
-        // Boxed: the timer's state would otherwise sit in every future that awaits a store
-        // operation.
-        match Box::pin(tokio::time::timeout(self.inner.limits.store_timeout, op)).await {
-            Ok(result) => result,
-            Err(elapsed) => Err(StoreError::unavailable(elapsed)),
-        }
+    /// time limit. Boxed: only an operation that waits pays for its state, which would
+    /// otherwise sit in every delivery's future, the memory store's included.
+    fn store_wait<'a, T: Send + 'a>(
+        &'a self,
+        mut op: StoreFuture<'a, Result<T, StoreError>>,
+    ) -> crate::idempotency::BoxFuture<'a, Result<T, StoreError>> {
+        Box::pin(async move {
+            // An operation that completes on its first poll needs no timer: arming one costs
+            // more than a fast operation. Otherwise the time limit counts from that first
+            // poll, which only starts the operation.
+            if let Poll::Ready(result) = poll_once(&mut op).await {
+                return result;
+            }
+            match tokio::time::timeout(self.inner.limits.store_timeout, op).await {
+                Ok(result) => result,
+                Err(elapsed) => Err(StoreError::unavailable(elapsed)),
+            }
+        })
     }
 
     /// The test hook's wait at `point`, when one is set (`test-util`). Not an `async fn`: with
