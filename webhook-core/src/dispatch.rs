@@ -26,18 +26,6 @@ use crate::observability::{self, DeliveryOutcome, HandlerOutcome, Instruments};
 use crate::registry::{Location, Registration, Registry, RegistryError};
 use crate::signature::{SignedRequest, Verifier, VerifyError};
 
-/// A store operation's result: taken at once when the store answered synchronously (the
-/// memory store), so that case builds no future of its own; otherwise awaited under the
-/// store's time limit (`Receiver::store_wait`).
-macro_rules! store_op {
-    ($receiver:expr, $op:expr) => {
-        match $op.now() {
-            Ok(result) => result,
-            Err(op) => $receiver.store_wait(op).await,
-        }
-    };
-}
-
 /// Tunable limits of a receiver. Defaults follow reliability.md "Pinned policy".
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -463,14 +451,15 @@ impl Receiver {
                 // The first claim also records the event's type (see `claim_first`), so an id
                 // delivered again with another type is refused before any handler runs.
                 let claim = if position == 0 {
-                    store_op!(
-                        self,
-                        inner
-                            .store
-                            .claim_first(&key, inner.limits.lease, inner.limits.retention)
-                    )
+                    self.store_op(inner.store.claim_first(
+                        &key,
+                        inner.limits.lease,
+                        inner.limits.retention,
+                    ))
+                    .await
                 } else {
-                    store_op!(self, inner.store.claim(&key, inner.limits.lease))
+                    self.store_op(inner.store.claim(&key, inner.limits.lease))
+                        .await
                 }
                 .map_err(|source| self.unavailable(source))?;
                 match claim {
@@ -581,7 +570,7 @@ impl Receiver {
             let transaction = match &inner.transactions {
                 Some(backend) if inner.transactional_handlers.contains(registration.path()) => {
                     let slot: TxSlot =
-                        match self.store_wait(StoreFuture::Boxed(backend.begin())).await {
+                        match self.store_op(StoreFuture::Boxed(backend.begin())).await {
                             Ok(tx) => Arc::new(tokio::sync::Mutex::new(Some(tx))),
                             Err(error) => {
                                 guard.disarm();
@@ -634,7 +623,8 @@ impl Receiver {
                     }
                     let completed = match transaction {
                         None => {
-                            store_op!(self, inner.store.complete(&lease, inner.limits.retention))
+                            self.store_op(inner.store.complete(&lease, inner.limits.retention))
+                                .await
                         }
                         Some((backend, slot)) => {
                             // The handler's `Tx` handles are gone once it returned; one that
@@ -643,7 +633,7 @@ impl Receiver {
                             let tx = slot.try_lock().ok().and_then(|mut held| held.take());
                             match tx {
                                 Some(tx) => {
-                                    self.store_wait(StoreFuture::Boxed(backend.commit_completed(
+                                    self.store_op(StoreFuture::Boxed(backend.commit_completed(
                                         tx,
                                         &lease,
                                         inner.limits.retention,
@@ -741,7 +731,9 @@ impl Receiver {
                     }
                 }
                 () = tokio::time::sleep(renew_every), if renewal.is_none() => {
-                    renewal = Some(self.store_wait(inner.store.extend(lease, inner.limits.lease)));
+                    renewal = Some(Box::pin(
+                        self.store_op(inner.store.extend(lease, inner.limits.lease)),
+                    ));
                 }
             }
         }
@@ -749,41 +741,38 @@ impl Receiver {
 
     /// Give a claim up after a failure. If the store cannot be reached, the lease expires on
     /// its own and the next delivery after that runs the handler.
-    ///
-    /// Boxed: awaited only after a failure, from three places of a run, its state would
-    /// otherwise take room in every run's future three times over.
-    fn release<'a>(&'a self, lease: &'a Lease) -> crate::idempotency::BoxFuture<'a, ()> {
-        Box::pin(async move {
-            if let Err(error) = store_op!(self, self.inner.store.release(lease)) {
-                warn!(
-                    event_id = lease.event_id(),
-                    handler = lease.handler(),
-                    %error,
-                    "could not release claim; it expires with its lease"
-                );
-            }
-        })
+    async fn release(&self, lease: &Lease) {
+        if let Err(error) = self.store_op(self.inner.store.release(lease)).await {
+            warn!(
+                event_id = lease.event_id(),
+                handler = lease.handler(),
+                %error,
+                "could not release claim; it expires with its lease"
+            );
+        }
     }
 
-    /// A store operation that did not answer at once (see `store_op!`), under the store's
-    /// time limit. Boxed: only an operation that waits pays for its state, which would
-    /// otherwise sit in every delivery's future, the memory store's included.
-    fn store_wait<'a, T: Send + 'a>(
-        &'a self,
-        mut op: StoreFuture<'a, Result<T, StoreError>>,
-    ) -> crate::idempotency::BoxFuture<'a, Result<T, StoreError>> {
-        Box::pin(async move {
-            // An operation that completes on its first poll needs no timer: arming one costs
-            // more than a fast operation. Otherwise the time limit counts from that first
-            // poll, which only starts the operation.
-            if let Poll::Ready(result) = poll_once(&mut op).await {
-                return result;
-            }
-            match tokio::time::timeout(self.inner.limits.store_timeout, op).await {
-                Ok(result) => result,
-                Err(elapsed) => Err(StoreError::unavailable(elapsed)),
-            }
-        })
+    async fn store_op<T>(
+        &self,
+        op: StoreFuture<'_, Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let mut op = match op {
+            // The memory store's answer, already there.
+            StoreFuture::Done(Some(result)) => return result,
+            op => op,
+        };
+        // An operation that completes on its first poll needs no timer: arming one costs more
+        // than a fast operation. Otherwise the time limit counts from that first poll, which
+        // only starts the operation.
+        if let Poll::Ready(result) = poll_once(&mut op).await {
+            return result;
+        }
+        // Boxed: the timer's state would otherwise sit in every future that awaits a store
+        // operation, the memory store's included.
+        match Box::pin(tokio::time::timeout(self.inner.limits.store_timeout, op)).await {
+            Ok(result) => result,
+            Err(elapsed) => Err(StoreError::unavailable(elapsed)),
+        }
     }
 
     /// The test hook's wait at `point`, when one is set (`test-util`). Not an `async fn`: with

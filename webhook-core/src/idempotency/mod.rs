@@ -531,16 +531,6 @@ pub(crate) enum StoreFuture<'a, T> {
     Boxed(BoxFuture<'a, T>),
 }
 
-impl<T> StoreFuture<'_, T> {
-    /// The result when the store answered at once; otherwise the operation, to await.
-    pub(crate) fn now(self) -> Result<T, Self> {
-        match self {
-            Self::Done(Some(result)) => Ok(result),
-            op => Err(op),
-        }
-    }
-}
-
 // The result is only ever moved out, never pinned.
 impl<T> Unpin for StoreFuture<'_, T> {}
 
