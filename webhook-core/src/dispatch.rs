@@ -20,7 +20,8 @@ use crate::clock::wall_clock;
 use crate::envelope::{Envelope, EnvelopeError, Head};
 use crate::handler::{Delivery, ErrorKind, FromRef, HandlerError, MissingState, Resources, TxSlot};
 use crate::idempotency::{
-    Claim, ClaimKey, IdempotencyStore, Lease, StoreError, StoreFuture, StoreHandle, TxBackend,
+    Claim, ClaimKey, IdempotencyStore, Lease, MemoryStore, StoreError, StoreFuture, StoreHandle,
+    TxBackend,
 };
 use crate::observability::{self, DeliveryOutcome, HandlerOutcome, Instruments};
 use crate::registry::{Location, Registration, Registry, RegistryError};
@@ -470,12 +471,72 @@ impl Receiver {
                             started,
                             registration.path(),
                         );
-                        // Boxed: a run's future is most of a delivery's, and a duplicate (or an
-                        // ignored event) would otherwise carry and move it without ever starting
-                        // it; a new event pays one small allocation instead.
-                        match Box::pin(self.run(index, registration, delivery, lease, ended))
-                            .await?
-                        {
+                        let ran = match self.settles_at_once(registration) {
+                            // Boxed: a run's future is most of a delivery's, and a duplicate
+                            // (or an ignored event) would otherwise carry and move it without
+                            // ever starting it; such a run pays one small allocation instead.
+                            // As `dyn Future`, so the compiler does not inline its code into
+                            // the common path's (measured: ~2 % of a new event, see
+                            // BENCHMARKS.md "Session 11").
+                            None => {
+                                let run: crate::idempotency::BoxFuture<'_, _> =
+                                    Box::pin(self.run(index, registration, delivery, lease, ended));
+                                run.await
+                            }
+                            // Inline, as the common case: the call, one poll and the claim's
+                            // settlement, with no future of the run's own. Only a handler that
+                            // waits is supervised, boxed (as `dyn`, as above).
+                            Some(store) => {
+                                let started = Instant::now();
+                                let span = observability::handler_span(
+                                    registration.path(),
+                                    lease.attempt(),
+                                );
+                                let finished = match span.in_scope(|| call(registration, delivery))
+                                {
+                                    Err(cause) => Err(cause),
+                                    Ok(mut guarded) => {
+                                        let first = std::future::poll_fn(|cx| {
+                                            let _entered = span.enter();
+                                            Poll::Ready(std::pin::Pin::new(&mut guarded).poll(cx))
+                                        })
+                                        .await;
+                                        match first {
+                                            Poll::Ready(result) => outcome(Ok(result)),
+                                            Poll::Pending => {
+                                                let waiting: crate::idempotency::BoxFuture<'_, _> =
+                                                    Box::pin(self.wait_for(
+                                                        registration,
+                                                        &lease,
+                                                        guarded,
+                                                        started,
+                                                        &span,
+                                                    ));
+                                                waiting.await
+                                            }
+                                        }
+                                    }
+                                };
+                                let settled = span.in_scope(|| {
+                                    self.settle_at_once(
+                                        store,
+                                        finished,
+                                        &lease,
+                                        registration.path(),
+                                    )
+                                });
+                                self.ran(
+                                    &span,
+                                    index,
+                                    registration.path(),
+                                    started,
+                                    &settled,
+                                    ended,
+                                );
+                                settled
+                            }
+                        };
+                        match ran? {
                             None => receipt.ran.push(registration.path()),
                             Some(cause) => failures.push(HandlerFailure {
                                 handler: registration.path(),
@@ -510,6 +571,9 @@ impl Receiver {
     /// Run one claimed handler to an outcome, keeping its lease alive, then complete or release
     /// the claim. `Ok(None)` when it completed, `Ok(Some(cause))` when it failed and its claim
     /// was released; `Err` only when the store failed.
+    ///
+    /// For a run that may wait (see [`settles_at_once`](Self::settles_at_once)); the others
+    /// are run inline by `dispatch_verified`, with the same steps.
     fn run<'a>(
         &'a self,
         index: usize,
@@ -529,23 +593,104 @@ impl Receiver {
             let result = self
                 .run_claimed(registration, delivery, lease, deadline)
                 .await;
-            let outcome = match &result {
-                Ok(None) => HandlerOutcome::Completed,
-                Ok(Some(cause)) => HandlerOutcome::of_failure(cause),
-                Err(_) => HandlerOutcome::StoreUnavailable,
-            };
-            let now = Instant::now();
-            *ended = Some(now);
-            self.inner.instruments.handler(
-                &span,
-                index,
-                registration.path(),
-                outcome,
-                now.saturating_duration_since(started),
-            );
+            self.ran(&span, index, registration.path(), started, &result, ended);
             result
         }
         .instrument(entered)
+    }
+
+    /// Records a run's outcome and latency (see [`observability`]); its end is the delivery's
+    /// if nothing follows.
+    fn ran(
+        &self,
+        span: &Span,
+        index: usize,
+        handler: &'static str,
+        started: Instant,
+        result: &Result<Option<FailureCause>, ReceiveError>,
+        ended: &mut Option<Instant>,
+    ) {
+        let outcome = match result {
+            Ok(None) => HandlerOutcome::Completed,
+            Ok(Some(cause)) => HandlerOutcome::of_failure(cause),
+            Err(_) => HandlerOutcome::StoreUnavailable,
+        };
+        let now = Instant::now();
+        *ended = Some(now);
+        self.inner.instruments.handler(
+            span,
+            index,
+            handler,
+            outcome,
+            now.saturating_duration_since(started),
+        );
+    }
+
+    /// Supervises a handler run inline (see `dispatch_verified`) that waited on its first
+    /// poll, to its outcome; dropped meanwhile (the delivery was cancelled), it gives the
+    /// claim up.
+    async fn wait_for(
+        &self,
+        registration: &Registration,
+        lease: &Lease,
+        mut handler: Guarded,
+        started: Instant,
+        span: &Span,
+    ) -> Result<(), FailureCause> {
+        let mut guard = LeaseGuard {
+            store: &self.inner.store,
+            lease: Some(lease),
+        };
+        let deadline = tokio::time::Instant::from_std(started) + self.inner.limits.handler_timeout;
+        let supervised = self
+            .supervise(registration, lease, &mut handler, deadline)
+            .instrument(span.clone())
+            .await;
+        guard.disarm();
+        outcome(supervised)
+    }
+
+    /// The memory store, when a run of `registration` needs nothing that waits: its
+    /// completion and release answer at once, and no transaction or test hook is involved.
+    fn settles_at_once(&self, registration: &Registration) -> Option<&MemoryStore> {
+        let inner = &*self.inner;
+        #[cfg(feature = "test-util")]
+        if inner.pause.is_some() {
+            return None;
+        }
+        match &inner.store {
+            StoreHandle::Memory(store)
+                if inner.transactions.is_none()
+                    || !inner.transactional_handlers.contains(registration.path()) =>
+            {
+                Some(store)
+            }
+            _ => None,
+        }
+    }
+
+    /// Completes the claim of a handler that succeeded, or releases that of one that failed,
+    /// with a store that answers at once.
+    fn settle_at_once(
+        &self,
+        store: &MemoryStore,
+        finished: Result<(), FailureCause>,
+        lease: &Lease,
+        handler: &'static str,
+    ) -> Result<Option<FailureCause>, ReceiveError> {
+        match finished {
+            Ok(()) => {
+                let completed = store.complete_now(lease, self.inner.limits.retention);
+                self.completed(completed, lease, handler)
+            }
+            Err(cause) => {
+                self.log_failure(&cause, lease, handler);
+                if let Err(error) = store.release_now(lease) {
+                    self.not_released(lease, &error);
+                }
+                Ok(Some(cause))
+            }
+        }
     }
 
     // An async block rather than an `async fn`, which would keep a second copy of the
@@ -586,27 +731,16 @@ impl Receiver {
                 Some((_, slot)) => delivery.with_transaction(Arc::clone(slot)),
                 None => delivery,
             };
-            let call = std::panic::catch_unwind(AssertUnwindSafe(|| registration.call(delivery)));
-            let outcome = match call {
-                Err(panic) => Outcome::Panicked(panic_message(&*panic)),
-                Ok(future) => {
-                    let mut guarded = AssertUnwindSafe(future).catch_unwind();
-                    let finished = |result: Result<
-                        std::thread::Result<Result<(), HandlerError>>,
-                        tokio::time::error::Elapsed,
-                    >| match result {
-                        Err(_) => Outcome::TimedOut,
-                        Ok(Err(panic)) => Outcome::Panicked(panic_message(&*panic)),
-                        Ok(Ok(Err(error))) => Outcome::Failed(error),
-                        Ok(Ok(Ok(()))) => Outcome::Succeeded,
-                    };
+            let finished = match call(registration, delivery) {
+                Err(cause) => Err(cause),
+                Ok(mut guarded) => {
                     // A handler that finishes on its first poll needs neither the time-out's timer
                     // nor the renewal's.
                     match poll_once(&mut guarded).await {
-                        Poll::Ready(result) => finished(Ok(result)),
+                        Poll::Ready(result) => outcome(Ok(result)),
                         // Only a handler that waits pays for the timers (and a box), and the
                         // receive future stays small for those that do not.
-                        Poll::Pending => finished(
+                        Poll::Pending => outcome(
                             Box::pin(self.supervise(registration, &lease, &mut guarded, deadline))
                                 .await,
                         ),
@@ -614,87 +748,107 @@ impl Receiver {
                 }
             };
             let handler = registration.path();
-            let event_id = lease.event_id();
-            let cause = match outcome {
-                Outcome::Succeeded => {
-                    guard.disarm();
-                    if let Some(wait) = self.pause("before_commit") {
-                        wait.await;
-                    }
-                    let completed = match transaction {
+            if let Err(cause) = finished {
+                self.log_failure(&cause, &lease, handler);
+                // Roll the handler's writes back before giving the claim up.
+                drop(transaction);
+                guard.disarm();
+                self.release(&lease).await;
+                return Ok(Some(cause));
+            }
+            guard.disarm();
+            if let Some(wait) = self.pause("before_commit") {
+                wait.await;
+            }
+            let completed = match transaction {
+                None => {
+                    self.store_op(inner.store.complete(&lease, inner.limits.retention))
+                        .await
+                }
+                Some((backend, slot)) => {
+                    // The handler's `Tx` handles are gone once it returned; one that
+                    // escaped (moved into a spawned task) keeps the lock, and the
+                    // transaction is rolled back rather than committed under it.
+                    let tx = slot.try_lock().ok().and_then(|mut held| held.take());
+                    match tx {
+                        Some(tx) => {
+                            self.store_op(StoreFuture::Boxed(backend.commit_completed(
+                                tx,
+                                &lease,
+                                inner.limits.retention,
+                            )))
+                            .await
+                        }
                         None => {
-                            self.store_op(inner.store.complete(&lease, inner.limits.retention))
-                                .await
-                        }
-                        Some((backend, slot)) => {
-                            // The handler's `Tx` handles are gone once it returned; one that
-                            // escaped (moved into a spawned task) keeps the lock, and the
-                            // transaction is rolled back rather than committed under it.
-                            let tx = slot.try_lock().ok().and_then(|mut held| held.take());
-                            match tx {
-                                Some(tx) => {
-                                    self.store_op(StoreFuture::Boxed(backend.commit_completed(
-                                        tx,
-                                        &lease,
-                                        inner.limits.retention,
-                                    )))
-                                    .await
-                                }
-                                None => {
-                                    warn!(event_id, handler, "transaction still in use after the handler returned; rolled back");
-                                    self.release(&lease).await;
-                                    return Ok(Some(FailureCause::Error(HandlerError::permanent(
-                                        "the handler kept its transaction after returning",
-                                    ))));
-                                }
-                            }
-                        }
-                    };
-                    if completed.is_ok() {
-                        if let Some(wait) = self.pause("after_commit") {
-                            wait.await;
+                            warn!(
+                                event_id = lease.event_id(),
+                                handler,
+                                "transaction still in use after the handler returned; rolled back"
+                            );
+                            self.release(&lease).await;
+                            return Ok(Some(FailureCause::Error(HandlerError::permanent(
+                                "the handler kept its transaction after returning",
+                            ))));
                         }
                     }
-                    return match completed {
-                        Ok(()) => {
-                            info!(event_id, handler, "handler completed");
-                            Ok(None)
-                        }
-                        Err(StoreError::LeaseLost) => {
-                            warn!(
-                                event_id,
-                                handler,
-                                "handler finished after its lease was taken over; completion refused"
-                            );
-                            Ok(Some(FailureCause::LeaseLost))
-                        }
-                        Err(error) => {
-                            // A handler without a `Tx` did its work but it is not recorded: the
-                            // retry runs it again once the lease expires (at least once). With a
-                            // `Tx`, the failed commit rolled its writes back with the record.
-                            warn!(event_id, handler, %error, "could not record completion");
-                            Err(self.unavailable(error))
-                        }
-                    };
-                }
-                Outcome::Failed(error) => {
-                    warn!(event_id, handler, kind = %error.kind(), %error, "handler failed");
-                    FailureCause::Error(error)
-                }
-                Outcome::Panicked(message) => {
-                    warn!(event_id, handler, kind = %ErrorKind::Retryable, message, "handler panicked");
-                    FailureCause::Panic(message)
-                }
-                Outcome::TimedOut => {
-                    warn!(event_id, handler, timeout = ?inner.limits.handler_timeout, "handler timed out");
-                    FailureCause::Timeout
                 }
             };
-            // Roll the handler's writes back before giving the claim up.
-            drop(transaction);
-            guard.disarm();
-            self.release(&lease).await;
-            Ok(Some(cause))
+            if completed.is_ok() {
+                if let Some(wait) = self.pause("after_commit") {
+                    wait.await;
+                }
+            }
+            self.completed(completed, &lease, handler)
+        }
+    }
+
+    /// What a completion's result means for the run: `Ok(None)` recorded; a lease lost
+    /// meanwhile is the run's failure; any other store error fails the delivery (503).
+    fn completed(
+        &self,
+        completed: Result<(), StoreError>,
+        lease: &Lease,
+        handler: &'static str,
+    ) -> Result<Option<FailureCause>, ReceiveError> {
+        let event_id = lease.event_id();
+        match completed {
+            Ok(()) => {
+                info!(event_id, handler, "handler completed");
+                Ok(None)
+            }
+            Err(StoreError::LeaseLost) => {
+                warn!(
+                    event_id,
+                    handler, "handler finished after its lease was taken over; completion refused"
+                );
+                Ok(Some(FailureCause::LeaseLost))
+            }
+            Err(error) => {
+                // A handler without a `Tx` did its work but it is not recorded: the retry runs
+                // it again once the lease expires (at least once). With a `Tx`, the failed
+                // commit rolled its writes back with the record.
+                warn!(event_id, handler, %error, "could not record completion");
+                Err(self.unavailable(error))
+            }
+        }
+    }
+
+    /// Logs why a handler failed.
+    fn log_failure(&self, cause: &FailureCause, lease: &Lease, handler: &'static str) {
+        let event_id = lease.event_id();
+        match cause {
+            FailureCause::Error(error) => {
+                warn!(event_id, handler, kind = %error.kind(), %error, "handler failed");
+            }
+            FailureCause::Panic(message) => {
+                warn!(event_id, handler, kind = %ErrorKind::Retryable, message, "handler panicked");
+            }
+            FailureCause::Timeout => {
+                warn!(event_id, handler, timeout = ?self.inner.limits.handler_timeout, "handler timed out");
+            }
+            FailureCause::LeaseLost => {
+                warn!(event_id, handler, "handler's lease was lost");
+            }
         }
     }
 
@@ -743,13 +897,18 @@ impl Receiver {
     /// its own and the next delivery after that runs the handler.
     async fn release(&self, lease: &Lease) {
         if let Err(error) = self.store_op(self.inner.store.release(lease)).await {
-            warn!(
-                event_id = lease.event_id(),
-                handler = lease.handler(),
-                %error,
-                "could not release claim; it expires with its lease"
-            );
+            self.not_released(lease, &error);
         }
+    }
+
+    #[allow(clippy::unused_self)]
+    fn not_released(&self, lease: &Lease, error: &StoreError) {
+        warn!(
+            event_id = lease.event_id(),
+            handler = lease.handler(),
+            %error,
+            "could not release claim; it expires with its lease"
+        );
     }
 
     async fn store_op<T>(
@@ -802,11 +961,28 @@ fn poll_once<F: Future + Unpin>(mut future: F) -> impl Future<Output = Poll<F::O
     std::future::poll_fn(move |cx| Poll::Ready(std::pin::Pin::new(&mut future).poll(cx)))
 }
 
-enum Outcome {
-    Succeeded,
-    Failed(HandlerError),
-    Panicked(String),
-    TimedOut,
+/// A handler's future, guarded against panics.
+type Guarded = futures_util::future::CatchUnwind<AssertUnwindSafe<crate::handler::HandlerFuture>>;
+
+/// Calls a handler: its future, or the panic of the call itself.
+fn call(registration: &Registration, delivery: Delivery) -> Result<Guarded, FailureCause> {
+    match std::panic::catch_unwind(AssertUnwindSafe(|| registration.call(delivery))) {
+        Ok(future) => Ok(AssertUnwindSafe(future).catch_unwind()),
+        Err(panic) => Err(FailureCause::Panic(panic_message(&*panic))),
+    }
+}
+
+/// A handler's outcome from what its future gave (guarded against panics) or its time-out:
+/// `Ok` when it succeeded, otherwise why it failed.
+fn outcome(
+    result: Result<std::thread::Result<Result<(), HandlerError>>, tokio::time::error::Elapsed>,
+) -> Result<(), FailureCause> {
+    match result {
+        Err(_) => Err(FailureCause::Timeout),
+        Ok(Err(panic)) => Err(FailureCause::Panic(panic_message(&*panic))),
+        Ok(Ok(Err(error))) => Err(FailureCause::Error(error)),
+        Ok(Ok(Ok(()))) => Ok(()),
+    }
 }
 
 fn conflict(envelope: &Envelope, recorded_type: String) -> ReceiveError {
