@@ -8,13 +8,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use webhook_core::signature::{PaymentKit, Verifier};
-use webhook_core::test_util::TestSender;
-use webhook_core::{
-    on_event, Event, FailureCause, HandlerError, Limits, MemoryStore, ReceiveError, Receiver,
-};
+use webhook_core::signature::PaymentKit;
+use webhook_core::test_util::{receiver_builder, TestSender, TEST_SECRET};
+use webhook_core::{on_event, Event, FailureCause, HandlerError, Limits, ReceiveError, Receiver};
 
-const SECRET: &str = "whsec_memory_runs_secret_value";
 const PATH: &str = "/hooks/memory";
 const OBJECT: &str = r#"{"id":"pi_memory","amount":"1000"}"#;
 
@@ -74,15 +71,9 @@ async fn slow_once(event: Event<serde_json::Value>) -> Result<(), HandlerError> 
     Ok(())
 }
 
+/// The test kit's receiver: a memory store, used directly.
 fn receiver() -> Receiver {
-    Receiver::builder()
-        .verifier(
-            Verifier::builder(PaymentKit)
-                .secret(SECRET)
-                .build()
-                .unwrap(),
-        )
-        .store(MemoryStore::new())
+    receiver_builder()
         .limits(Limits {
             handler_timeout: Duration::from_millis(200),
             lease: Duration::from_secs(5),
@@ -98,7 +89,7 @@ fn unique(label: &str) -> String {
 }
 
 fn delivery(id: &str, event_type: &str) -> http::Request<bytes::Bytes> {
-    TestSender::new(PaymentKit, SECRET)
+    TestSender::new(PaymentKit, TEST_SECRET)
         .unwrap()
         .path(PATH)
         .event(id, event_type, OBJECT)
@@ -118,11 +109,11 @@ fn failure(result: Result<webhook_core::Receipt, ReceiveError>) -> FailureCause 
     }
 }
 
-/// After a run that did not complete, the next delivery runs the handler again and
-/// completes it, and the one after that is a duplicate.
-async fn runs_again_then_duplicate(receiver: &Receiver, id: &str, event_type: &str) {
-    let again = receiver.receive(delivery(id, event_type)).await.unwrap();
-    assert_eq!(again.ran().len(), 1, "{again:?}");
+/// The next delivery runs the handler and completes it, and the one after that is a
+/// duplicate.
+async fn completes_then_duplicate(receiver: &Receiver, id: &str, event_type: &str) {
+    let receipt = receiver.receive(delivery(id, event_type)).await.unwrap();
+    assert_eq!(receipt.ran().len(), 1, "{receipt:?}");
     let duplicate = receiver.receive(delivery(id, event_type)).await.unwrap();
     assert!(duplicate.is_duplicate(), "{duplicate:?}");
 }
@@ -133,7 +124,7 @@ async fn a_failed_run_is_released_and_runs_again() {
     let id = unique("failed");
     let cause = failure(receiver.receive(delivery(&id, "charge.failed")).await);
     assert!(matches!(cause, FailureCause::Error(_)), "{cause:?}");
-    runs_again_then_duplicate(&receiver, &id, "charge.failed").await;
+    completes_then_duplicate(&receiver, &id, "charge.failed").await;
     assert_eq!(starts("fails_once", &id), 2);
 }
 
@@ -146,7 +137,7 @@ async fn a_panicking_run_is_released_and_runs_again() {
         matches!(&cause, FailureCause::Panic(message) if message == "first run panics"),
         "{cause:?}"
     );
-    runs_again_then_duplicate(&receiver, &id, "charge.refunded").await;
+    completes_then_duplicate(&receiver, &id, "charge.refunded").await;
     assert_eq!(starts("panics_once", &id), 2);
 }
 
@@ -154,16 +145,7 @@ async fn a_panicking_run_is_released_and_runs_again() {
 async fn a_run_that_waits_completes_once() {
     let receiver = receiver();
     let id = unique("waited");
-    let receipt = receiver
-        .receive(delivery(&id, "charge.pending"))
-        .await
-        .unwrap();
-    assert_eq!(receipt.ran().len(), 1, "{receipt:?}");
-    let duplicate = receiver
-        .receive(delivery(&id, "charge.pending"))
-        .await
-        .unwrap();
-    assert!(duplicate.is_duplicate(), "{duplicate:?}");
+    completes_then_duplicate(&receiver, &id, "charge.pending").await;
     assert_eq!(starts("waits", &id), 1);
 }
 
@@ -176,7 +158,7 @@ async fn a_run_past_its_time_limit_is_released_and_runs_again() {
         matches!(&result, Err(error) if error.is_timeout()),
         "{result:?}"
     );
-    runs_again_then_duplicate(&receiver, &id, "charge.expired").await;
+    completes_then_duplicate(&receiver, &id, "charge.expired").await;
     assert_eq!(starts("slow_once", &id), 2);
 }
 
