@@ -471,7 +471,7 @@ impl Receiver {
                             started,
                             registration.path(),
                         );
-                        let ran = match self.settles_at_once(registration) {
+                        let ran = match self.settles_at_once() {
                             // Boxed: a run's future is most of a delivery's, and a duplicate
                             // (or an ignored event) would otherwise carry and move it without
                             // ever starting it; such a run pays one small allocation instead.
@@ -586,7 +586,7 @@ impl Receiver {
         // for its latency and, if nothing follows, the delivery's.
         let started = Instant::now();
         let span = observability::handler_span(registration.path(), lease.attempt());
-        let deadline = tokio::time::Instant::from_std(started) + self.inner.limits.handler_timeout;
+        let deadline = self.deadline(started);
         let entered = span.clone();
         // As `observed`: one `Instrumented` layer, and no second copy of the arguments.
         async move {
@@ -597,6 +597,11 @@ impl Receiver {
             result
         }
         .instrument(entered)
+    }
+
+    /// When a handler run that started at `started` runs out of time.
+    fn deadline(&self, started: Instant) -> tokio::time::Instant {
+        tokio::time::Instant::from_std(started) + self.inner.limits.handler_timeout
     }
 
     /// Records a run's outcome and latency (see [`observability`]); its end is the delivery's
@@ -641,31 +646,29 @@ impl Receiver {
             store: &self.inner.store,
             lease: Some(lease),
         };
-        let deadline = tokio::time::Instant::from_std(started) + self.inner.limits.handler_timeout;
         let supervised = self
-            .supervise(registration, lease, &mut handler, deadline)
+            .supervise(registration, lease, &mut handler, self.deadline(started))
             .instrument(span.clone())
             .await;
         guard.disarm();
         outcome(supervised)
     }
 
-    /// The memory store, when a run of `registration` needs nothing that waits: its
-    /// completion and release answer at once, and no transaction or test hook is involved.
-    fn settles_at_once(&self, registration: &Registration) -> Option<&MemoryStore> {
+    /// The memory store, when a run needs nothing that waits: its completion and release
+    /// answer at once, and it has no transactions (so no handler runs in one); nor may a
+    /// test hook be set.
+    fn settles_at_once(&self) -> Option<&MemoryStore> {
         let inner = &*self.inner;
         #[cfg(feature = "test-util")]
         if inner.pause.is_some() {
             return None;
         }
         match &inner.store {
-            StoreHandle::Memory(store)
-                if inner.transactions.is_none()
-                    || !inner.transactional_handlers.contains(registration.path()) =>
-            {
+            StoreHandle::Memory(store) => {
+                debug_assert!(inner.transactions.is_none(), "the memory store has none");
                 Some(store)
             }
-            _ => None,
+            StoreHandle::Other(_) => None,
         }
     }
 
@@ -686,7 +689,7 @@ impl Receiver {
             Err(cause) => {
                 self.log_failure(&cause, lease, handler);
                 if let Err(error) = store.release_now(lease) {
-                    self.not_released(lease, &error);
+                    not_released(lease, &error);
                 }
                 Ok(Some(cause))
             }
@@ -833,7 +836,7 @@ impl Receiver {
         }
     }
 
-    /// Logs why a handler failed.
+    /// Logs why a handler failed (what [`outcome`] or [`call`] reported).
     fn log_failure(&self, cause: &FailureCause, lease: &Lease, handler: &'static str) {
         let event_id = lease.event_id();
         match cause {
@@ -846,9 +849,8 @@ impl Receiver {
             FailureCause::Timeout => {
                 warn!(event_id, handler, timeout = ?self.inner.limits.handler_timeout, "handler timed out");
             }
-            FailureCause::LeaseLost => {
-                warn!(event_id, handler, "handler's lease was lost");
-            }
+            // Not a handler's outcome: found, and logged, by `completed`.
+            FailureCause::LeaseLost => {}
         }
     }
 
@@ -897,18 +899,8 @@ impl Receiver {
     /// its own and the next delivery after that runs the handler.
     async fn release(&self, lease: &Lease) {
         if let Err(error) = self.store_op(self.inner.store.release(lease)).await {
-            self.not_released(lease, &error);
+            not_released(lease, &error);
         }
-    }
-
-    #[allow(clippy::unused_self)]
-    fn not_released(&self, lease: &Lease, error: &StoreError) {
-        warn!(
-            event_id = lease.event_id(),
-            handler = lease.handler(),
-            %error,
-            "could not release claim; it expires with its lease"
-        );
     }
 
     async fn store_op<T>(
@@ -983,6 +975,15 @@ fn outcome(
         Ok(Ok(Err(error))) => Err(FailureCause::Error(error)),
         Ok(Ok(Ok(()))) => Ok(()),
     }
+}
+
+fn not_released(lease: &Lease, error: &StoreError) {
+    warn!(
+        event_id = lease.event_id(),
+        handler = lease.handler(),
+        %error,
+        "could not release claim; it expires with its lease"
+    );
 }
 
 fn conflict(envelope: &Envelope, recorded_type: String) -> ReceiveError {
