@@ -1,8 +1,10 @@
 //! Handler runs with a store that answers at once (the memory store, used directly): the
-//! receiver settles such a run inline, without the supervised path other stores take, so every
-//! way a run can end is pinned here again with it: completed, failed, panicked, waited then
-//! completed, timed out, and cancelled while waiting. Each test asserts what the next
-//! delivery of the same event does, which is what the claim's state decides.
+//! receiver claims with it before the delivery's future is first polled and settles such a run
+//! inline, without the supervised path other stores take, so every way a run can end is pinned
+//! here again with it: completed, failed, panicked, waited then completed, timed out,
+//! cancelled while waiting, cancelled before it started, and the later handlers of an event
+//! whose first one had completed. Each test asserts what the next delivery of the same event
+//! does, which is what the claims' states decide.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -67,6 +69,29 @@ async fn waits(event: Event<serde_json::Value>) -> Result<(), HandlerError> {
 async fn slow_once(event: Event<serde_json::Value>) -> Result<(), HandlerError> {
     if start("slow_once", event.id()) == 1 {
         tokio::time::sleep(Duration::from_secs(30)).await;
+    }
+    Ok(())
+}
+
+/// Always completes.
+#[on_event("charge.captured")]
+async fn completes(event: Event<serde_json::Value>) -> Result<(), HandlerError> {
+    start("completes", event.id());
+    Ok(())
+}
+
+/// The first of two handlers of one event type: always completes.
+#[on_event("charge.dispute.created")]
+async fn first_of_two(event: Event<serde_json::Value>) -> Result<(), HandlerError> {
+    start("first_of_two", event.id());
+    Ok(())
+}
+
+/// The second of two handlers of one event type: fails its first run for an event.
+#[on_event("charge.dispute.created")]
+async fn second_of_two(event: Event<serde_json::Value>) -> Result<(), HandlerError> {
+    if start("second_of_two", event.id()) == 1 {
+        return Err(HandlerError::retryable("first run fails"));
     }
     Ok(())
 }
@@ -188,4 +213,49 @@ async fn a_run_cancelled_while_it_waits_is_released() {
     let receipt = next.unwrap();
     assert_eq!(receipt.ran().len(), 1, "{receipt:?}");
     assert_eq!(starts("slow_once", &id), 2);
+}
+
+#[tokio::test]
+async fn a_delivery_dropped_before_it_is_polled_gives_its_claim_up() {
+    let receiver = receiver();
+    let id = unique("unpolled");
+    // The claim is made when the delivery is received, before its future is first polled;
+    // dropping that future must give it up at once, as a cancelled run does.
+    drop(receiver.receive(delivery(&id, "charge.captured")));
+    assert_eq!(starts("completes", &id), 0);
+    completes_then_duplicate(&receiver, &id, "charge.captured").await;
+    assert_eq!(starts("completes", &id), 1);
+}
+
+#[tokio::test]
+async fn the_handlers_after_a_completed_one_still_run() {
+    let receiver = receiver();
+    let id = unique("two");
+    let first = receiver
+        .receive(delivery(&id, "charge.dispute.created"))
+        .await;
+    match first {
+        Err(ReceiveError::HandlerFailed { failures, ran }) => {
+            assert_eq!(ran.len(), 1, "{ran:?}");
+            assert_eq!(failures.len(), 1, "{failures:?}");
+            assert_ne!(ran[0], failures[0].handler);
+        }
+        other => panic!("expected the second handler to fail, got {other:?}"),
+    }
+    // The first handler's claim is found completed at once; the second is claimed and run.
+    let retry = receiver
+        .receive(delivery(&id, "charge.dispute.created"))
+        .await
+        .unwrap();
+    assert_eq!(retry.ran().len(), 1, "{retry:?}");
+    assert_eq!(retry.already_done().len(), 1, "{retry:?}");
+    assert_ne!(retry.ran(), retry.already_done());
+    let duplicate = receiver
+        .receive(delivery(&id, "charge.dispute.created"))
+        .await
+        .unwrap();
+    assert!(duplicate.is_duplicate(), "{duplicate:?}");
+    assert_eq!(duplicate.already_done().len(), 2, "{duplicate:?}");
+    assert_eq!(starts("first_of_two", &id), 1);
+    assert_eq!(starts("second_of_two", &id), 2);
 }

@@ -12,6 +12,7 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use futures_util::future::Either;
 use futures_util::FutureExt;
 use smallvec::SmallVec;
 use tracing::{debug, info, warn, Instrument, Span};
@@ -24,7 +25,7 @@ use crate::idempotency::{
     TxBackend,
 };
 use crate::observability::{self, DeliveryOutcome, HandlerOutcome, Instruments};
-use crate::registry::{Location, Registration, Registry, RegistryError};
+use crate::registry::{Location, Matching, Registration, Registry, RegistryError};
 use crate::signature::{SignedRequest, Verifier, VerifyError};
 
 /// Tunable limits of a receiver. Defaults follow reliability.md "Pinned policy".
@@ -301,11 +302,15 @@ impl Receiver {
     ///
     /// The request is verified and parsed when this is called; the returned future claims and
     /// runs the handlers. (It holds the parsed envelope rather than the request: a smaller
-    /// future, which every layer above moves.)
+    /// future, which every layer above moves.) With a store that answers at once (the
+    /// [`MemoryStore`]), the claims are made when this is called too, up to the first handler
+    /// not already completed: a delivery that is refused, has no handler or is a duplicate is
+    /// then answered by a future that is already complete.
     ///
-    /// Dropping the returned future while a handler runs releases that handler's claim (so the
-    /// next delivery runs it) and never completes it. HTTP adapters run this in its own task so
-    /// a client that disconnects does not cancel a handler half-way.
+    /// Dropping the returned future while a handler runs, or before it was first polled,
+    /// releases that handler's claim (so the next delivery runs it) and never completes it.
+    /// HTTP adapters run this in its own task so a client that disconnects does not cancel a
+    /// handler half-way.
     ///
     /// # Errors
     /// [`ReceiveError`]: each variant maps to one HTTP answer.
@@ -331,42 +336,107 @@ impl Receiver {
         arrived: Instant,
     ) -> impl Future<Output = Result<Receipt, ReceiveError>> + '_ {
         let span = observability::delivery_span(self.inner.verifier.scheme_name());
-        let envelope = span.in_scope(|| self.verify_and_parse(request, arrived));
-        self.observed(envelope.map(Arc::new), span, arrived)
+        match span.in_scope(|| self.start(request, arrived, &span)) {
+            Start::Answered(result) => {
+                // Answered without waiting for anything: no delivery future to build.
+                self.inner.instruments.delivery(
+                    &span,
+                    DeliveryOutcome::of(&result),
+                    Instant::now().saturating_duration_since(arrived),
+                );
+                Either::Left(std::future::ready(result))
+            }
+            Start::Dispatch(envelope, pending) => Either::Right(self.observed(
+                self.dispatch_verified(Arc::new(envelope), pending, arrived),
+                span,
+                arrived,
+            )),
+        }
     }
 
-    /// Dispatches one delivery inside its `webhook.delivery` span, then records its outcome
-    /// and latency (see [`observability`]).
+    /// Everything a delivery does before it may have to wait: verify, parse, find its
+    /// handlers and, with a store that answers at once, claim them up to the first that is not
+    /// already completed. A delivery refused, ignored or answered entirely by completed claims
+    /// (a duplicate) ends here, with no future of its own.
+    fn start(&self, request: http::Request<Bytes>, arrived: Instant, span: &Span) -> Start<'_> {
+        let envelope = match self.verify_and_parse(request, arrived) {
+            Ok(envelope) => envelope,
+            Err(error) => return Start::Answered(Err(error)),
+        };
+        observability::record_event(span, envelope.id(), envelope.event_type());
+        let handlers = self.inner.registry.matching(envelope.event_type());
+        if handlers.len() == 0 {
+            ignored(&envelope);
+            return Start::Answered(Ok(Receipt::default()));
+        }
+        let mut pending = Pending::new(handlers);
+        if let Some(store) = self.settles_at_once() {
+            match self.claim_at_once(store, &envelope, &mut pending) {
+                Ok(true) => return Start::Answered(Ok(pending.receipt)),
+                Ok(false) => {}
+                Err(error) => return Start::Answered(Err(error)),
+            }
+        }
+        Start::Dispatch(envelope, pending)
+    }
+
+    /// Claims `pending`'s handlers in order with a store that answers at once, up to the
+    /// first claim that is not completed, which is left in `pending` for the delivery to go
+    /// on from (one in progress too: the handlers after it still run). `true` when every
+    /// handler had completed.
+    fn claim_at_once<'a>(
+        &'a self,
+        store: &'a MemoryStore,
+        envelope: &Envelope,
+        pending: &mut Pending<'a>,
+    ) -> Result<bool, ReceiveError> {
+        let inner = &*self.inner;
+        for (index, registration) in pending.handlers.by_ref() {
+            let key = claim_key(inner, envelope, registration);
+            // The first claim also records the event's type, as in `dispatch_verified`.
+            let retention = (pending.position == 0).then_some(inner.limits.retention);
+            match store
+                .claim_valid(&key, inner.limits.lease, retention)
+                .map_err(|source| self.unavailable(source))?
+            {
+                Claim::Completed => {
+                    pending.receipt.already_done.push(registration.path());
+                    pending.position += 1;
+                }
+                Claim::Conflict { recorded_type } => return Err(conflict(envelope, recorded_type)),
+                claim => {
+                    pending.current = Some((index, registration, Claimed { store, claim }));
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// Runs a delivery's `dispatch` inside its `webhook.delivery` span, then records its
+    /// outcome and latency (see [`observability`]).
     ///
-    /// One `Instrumented` layer around the whole delivery, and an async block rather than an
-    /// `async fn` (which keeps a second copy of its arguments): every layer above moves this
-    /// future, so its size is paid on every delivery.
-    fn observed(
-        &self,
-        envelope: Result<Arc<Envelope>, ReceiveError>,
+    /// Combinators rather than an async block, which would keep the dispatch future twice
+    /// (once as a captured value, once being awaited): every layer above moves this future,
+    /// so its size is paid on every delivery.
+    fn observed<'a>(
+        &'a self,
+        dispatch: impl Future<Output = (Result<Receipt, ReceiveError>, Option<Instant>)> + 'a,
         span: Span,
         started: Instant,
-    ) -> impl Future<Output = Result<Receipt, ReceiveError>> + '_ {
+    ) -> impl Future<Output = Result<Receipt, ReceiveError>> + 'a {
         let entered = span.clone();
-        async move {
-            // The clock reading that ends the last handler's run, when nothing follows it.
-            let mut ended = None;
-            let result = match envelope {
-                Ok(envelope) => {
-                    self.dispatch_verified(envelope, &span, started, &mut ended)
-                        .await
-                }
-                Err(error) => Err(error),
-            };
-            let ended = ended.unwrap_or_else(Instant::now);
-            self.inner.instruments.delivery(
-                &span,
-                DeliveryOutcome::of(&result),
-                ended.saturating_duration_since(started),
-            );
-            result
-        }
-        .instrument(entered)
+        dispatch
+            .map(move |(result, ended)| {
+                let ended = ended.unwrap_or_else(Instant::now);
+                self.inner.instruments.delivery(
+                    &span,
+                    DeliveryOutcome::of(&result),
+                    ended.saturating_duration_since(started),
+                );
+                result
+            })
+            .instrument(entered)
     }
 
     fn verify_and_parse(
@@ -408,163 +478,191 @@ impl Receiver {
     /// As [`Receiver::receive`], except the authentication and parsing variants.
     pub async fn dispatch(&self, envelope: Arc<Envelope>) -> Result<Receipt, ReceiveError> {
         let span = observability::delivery_span(self.inner.verifier.scheme_name());
-        self.observed(Ok(envelope), span, Instant::now()).await
+        observability::record_event(&span, envelope.id(), envelope.event_type());
+        let started = Instant::now();
+        let pending = Pending::new(self.inner.registry.matching(envelope.event_type()));
+        self.observed(
+            self.dispatch_verified(envelope, pending, started),
+            span,
+            started,
+        )
+        .await
     }
 
-    /// `started` is when the delivery arrived; `ended` is set to the clock reading that ended
-    /// the last handler run when no store operation followed it, so the delivery's latency
-    /// needs no reading of its own.
+    /// Claims, runs and completes `pending`'s handlers. `started` is when the delivery
+    /// arrived. Also gives the clock reading that ended the last handler run when no store
+    /// operation followed it, so the delivery's latency needs no reading of its own.
     ///
     /// An async block rather than an `async fn`, which would keep a second copy of its
-    /// arguments in its state.
+    /// arguments in its state; for the same reason its steps work on `pending` in place, and
+    /// end by breaking out of one labelled block rather than returning from a nested future.
     #[allow(clippy::manual_async_fn)]
     fn dispatch_verified<'a>(
         &'a self,
         envelope: Arc<Envelope>,
-        span: &'a Span,
+        mut pending: Pending<'a>,
         started: Instant,
-        ended: &'a mut Option<Instant>,
-    ) -> impl Future<Output = Result<Receipt, ReceiveError>> + 'a {
+    ) -> impl Future<Output = (Result<Receipt, ReceiveError>, Option<Instant>)> + 'a {
         async move {
-            observability::record_event(span, envelope.id(), envelope.event_type());
             let inner = &*self.inner;
-            let mut handlers = inner.registry.matching(envelope.event_type());
-            if handlers.len() == 0 {
-                debug!(
-                    event_id = envelope.id(),
-                    event_type = envelope.event_type(),
-                    "no handler; ignored"
-                );
-                return Ok(Receipt::default());
+            if pending.handlers.len() == 0 && pending.current.is_none() {
+                ignored(&envelope);
             }
-            let mut receipt = Receipt::default();
             let mut failures = Vec::new();
             let mut in_progress: Option<Duration> = None;
-            // By reference: the iterator is not kept twice in this future's state.
-            for (position, (index, registration)) in handlers.by_ref().enumerate() {
-                let key = ClaimKey {
-                    namespace: &inner.namespace,
-                    event_id: envelope.id(),
-                    handler: registration.path(),
-                    event_type: envelope.event_type(),
-                };
-                *ended = None;
-                // The first claim also records the event's type (see `claim_first`), so an id
-                // delivered again with another type is refused before any handler runs.
-                let claim = if position == 0 {
-                    self.store_op(inner.store.claim_first(
-                        &key,
-                        inner.limits.lease,
-                        inner.limits.retention,
-                    ))
-                    .await
-                } else {
-                    self.store_op(inner.store.claim(&key, inner.limits.lease))
-                        .await
-                }
-                .map_err(|source| self.unavailable(source))?;
-                match claim {
-                    Claim::Acquired(lease) => {
-                        let delivery = Delivery::new(
-                            Arc::clone(&envelope),
-                            Arc::clone(&inner.resources),
-                            started,
-                            registration.path(),
-                        );
-                        let ran = match self.settles_at_once() {
-                            // Boxed: a run's future is most of a delivery's, and a duplicate
-                            // (or an ignored event) would otherwise carry and move it without
-                            // ever starting it; such a run pays one small allocation instead.
-                            // As `dyn Future`, so the compiler does not inline its code into
-                            // the common path's (measured: ~2 % of a new event, see
-                            // BENCHMARKS.md "Session 11").
-                            None => {
-                                let run: crate::idempotency::BoxFuture<'_, _> =
-                                    Box::pin(self.run(index, registration, delivery, lease, ended));
-                                run.await
+            let result = 'steps: {
+                loop {
+                    // The claim made at once, if any, then the next handlers' claims here.
+                    let (index, registration, claim) = match pending.current.take() {
+                        Some((index, registration, claimed)) => {
+                            (index, registration, claimed.take())
+                        }
+                        None => {
+                            let Some((index, registration)) = pending.handlers.next() else {
+                                break;
+                            };
+                            let key = claim_key(inner, &envelope, registration);
+                            pending.ended = None;
+                            // The first claim also records the event's type (see `claim_first`),
+                            // so an id delivered again with another type is refused before any
+                            // handler runs.
+                            let claim = if pending.position == 0 {
+                                self.store_op(inner.store.claim_first(
+                                    &key,
+                                    inner.limits.lease,
+                                    inner.limits.retention,
+                                ))
+                                .await
+                            } else {
+                                self.store_op(inner.store.claim(&key, inner.limits.lease))
+                                    .await
+                            };
+                            match claim {
+                                Ok(claim) => (index, registration, claim),
+                                Err(source) => break 'steps Err(self.unavailable(source)),
                             }
-                            // Inline, as the common case: the call, one poll and the claim's
-                            // settlement, with no future of the run's own. Only a handler that
-                            // waits is supervised, boxed (as `dyn`, as above).
-                            Some(store) => {
-                                let started = Instant::now();
-                                let span = observability::handler_span(
-                                    registration.path(),
-                                    lease.attempt(),
-                                );
-                                let finished = match span.in_scope(|| call(registration, delivery))
-                                {
-                                    Err(cause) => Err(cause),
-                                    Ok(mut guarded) => {
-                                        let first = std::future::poll_fn(|cx| {
-                                            let _entered = span.enter();
-                                            Poll::Ready(std::pin::Pin::new(&mut guarded).poll(cx))
-                                        })
-                                        .await;
-                                        match first {
-                                            Poll::Ready(result) => outcome(Ok(result)),
-                                            Poll::Pending => {
-                                                let waiting: crate::idempotency::BoxFuture<'_, _> =
-                                                    Box::pin(self.wait_for(
-                                                        registration,
-                                                        &lease,
-                                                        guarded,
-                                                        started,
-                                                        &span,
-                                                    ));
-                                                waiting.await
-                                            }
-                                        }
-                                    }
-                                };
-                                let settled = span.in_scope(|| {
-                                    self.settle_at_once(
-                                        store,
-                                        finished,
-                                        &lease,
+                        }
+                    };
+                    pending.position += 1;
+                    match claim {
+                        Claim::Acquired(lease) => {
+                            let delivery = Delivery::new(
+                                Arc::clone(&envelope),
+                                Arc::clone(&inner.resources),
+                                started,
+                                registration.path(),
+                            );
+                            let ran = match self.settles_at_once() {
+                                // Boxed: a run's future is most of a delivery's, and a duplicate
+                                // (or an ignored event) would otherwise carry and move it without
+                                // ever starting it; such a run pays one small allocation instead.
+                                // As `dyn Future`, so the compiler does not inline its code into
+                                // the common path's (measured: ~2 % of a new event, see
+                                // BENCHMARKS.md "Session 11").
+                                None => {
+                                    let run: crate::idempotency::BoxFuture<'_, _> =
+                                        Box::pin(self.run(
+                                            index,
+                                            registration,
+                                            delivery,
+                                            lease,
+                                            &mut pending.ended,
+                                        ));
+                                    run.await
+                                }
+                                // Inline, as the common case: the call, one poll and the claim's
+                                // settlement, with no future of the run's own. Only a handler that
+                                // waits is supervised, boxed (as `dyn`, as above).
+                                Some(store) => {
+                                    let started = Instant::now();
+                                    let span = observability::handler_span(
                                         registration.path(),
-                                    )
-                                });
-                                self.ran(
-                                    &span,
-                                    index,
-                                    registration.path(),
-                                    started,
-                                    &settled,
-                                    ended,
-                                );
-                                settled
+                                        lease.attempt(),
+                                    );
+                                    let finished =
+                                        match span.in_scope(|| call(registration, delivery)) {
+                                            Err(cause) => Err(cause),
+                                            Ok(mut guarded) => {
+                                                let first = std::future::poll_fn(|cx| {
+                                                    let _entered = span.enter();
+                                                    Poll::Ready(
+                                                        std::pin::Pin::new(&mut guarded).poll(cx),
+                                                    )
+                                                })
+                                                .await;
+                                                match first {
+                                                    Poll::Ready(result) => outcome(Ok(result)),
+                                                    Poll::Pending => {
+                                                        let waiting: crate::idempotency::BoxFuture<
+                                                            '_,
+                                                            _,
+                                                        > = Box::pin(self.wait_for(
+                                                            registration,
+                                                            &lease,
+                                                            guarded,
+                                                            started,
+                                                            &span,
+                                                        ));
+                                                        waiting.await
+                                                    }
+                                                }
+                                            }
+                                        };
+                                    let settled = span.in_scope(|| {
+                                        self.settle_at_once(
+                                            store,
+                                            finished,
+                                            &lease,
+                                            registration.path(),
+                                        )
+                                    });
+                                    self.ran(
+                                        &span,
+                                        index,
+                                        registration.path(),
+                                        started,
+                                        &settled,
+                                        &mut pending.ended,
+                                    );
+                                    settled
+                                }
+                            };
+                            let ran = match ran {
+                                Ok(ran) => ran,
+                                Err(error) => break 'steps Err(error),
+                            };
+                            match ran {
+                                None => pending.receipt.ran.push(registration.path()),
+                                Some(cause) => failures.push(HandlerFailure {
+                                    handler: registration.path(),
+                                    cause,
+                                }),
                             }
-                        };
-                        match ran? {
-                            None => receipt.ran.push(registration.path()),
-                            Some(cause) => failures.push(HandlerFailure {
-                                handler: registration.path(),
-                                cause,
-                            }),
+                        }
+                        Claim::Completed => pending.receipt.already_done.push(registration.path()),
+                        Claim::InProgress { retry_after } => {
+                            in_progress =
+                                Some(in_progress.map_or(retry_after, |r| r.max(retry_after)));
+                        }
+                        // For a later handler, only a race with a concurrent delivery of another
+                        // type gets here: the first claim checked the event's type record.
+                        Claim::Conflict { recorded_type } => {
+                            break 'steps Err(conflict(&envelope, recorded_type))
                         }
                     }
-                    Claim::Completed => receipt.already_done.push(registration.path()),
-                    Claim::InProgress { retry_after } => {
-                        in_progress = Some(in_progress.map_or(retry_after, |r| r.max(retry_after)));
-                    }
-                    // For a later handler, only a race with a concurrent delivery of another type
-                    // gets here: the first claim checked the event's type record.
-                    Claim::Conflict { recorded_type } => {
-                        return Err(conflict(&envelope, recorded_type))
-                    }
                 }
-            }
-            if !failures.is_empty() {
-                return Err(ReceiveError::HandlerFailed {
-                    failures,
-                    ran: receipt.ran.into_vec(),
-                });
-            }
-            if let Some(retry_after) = in_progress {
-                return Err(ReceiveError::InProgress { retry_after });
-            }
-            Ok(receipt)
+                if !failures.is_empty() {
+                    break 'steps Err(ReceiveError::HandlerFailed {
+                        failures,
+                        ran: pending.receipt.ran.into_vec(),
+                    });
+                }
+                if let Some(retry_after) = in_progress {
+                    break 'steps Err(ReceiveError::InProgress { retry_after });
+                }
+                Ok(pending.receipt)
+            };
+            (result, pending.ended)
         }
     }
 
@@ -983,6 +1081,89 @@ fn not_released(lease: &Lease, error: &StoreError) {
         handler = lease.handler(),
         %error,
         "could not release claim; it expires with its lease"
+    );
+}
+
+/// Where a delivery stands once verified and parsed (see `Receiver::start`). Returned once
+/// and taken apart at once: boxing the larger variant would cost an allocation per delivery.
+#[allow(clippy::large_enum_variant)]
+enum Start<'a> {
+    /// Nothing left to do: refused, ignored, or every handler already completed.
+    Answered(Result<Receipt, ReceiveError>),
+    /// Handlers to claim or run.
+    Dispatch(Envelope, Pending<'a>),
+}
+
+/// What is left of a delivery's dispatch: the handlers not yet claimed, a claim made at once
+/// and not yet acted on, and what the claims so far found.
+struct Pending<'a> {
+    handlers: Matching<'a>,
+    /// The position among the handlers of the claim to act on next (the first one's records
+    /// the event's type).
+    position: usize,
+    /// A claim made at once (see `Receiver::claim_at_once`), with its handler.
+    current: Option<(usize, &'a Registration, Claimed<'a>)>,
+    receipt: Receipt,
+    /// The clock reading that ended the last handler's run, when nothing followed it.
+    ended: Option<Instant>,
+}
+
+impl<'a> Pending<'a> {
+    fn new(handlers: Matching<'a>) -> Self {
+        Self {
+            handlers,
+            position: 0,
+            current: None,
+            receipt: Receipt::default(),
+            ended: None,
+        }
+    }
+}
+
+/// A claim made at once, before the delivery's future was first polled. Dropped unused (the
+/// future was dropped first), it gives up the claim at once, as a delivery cancelled while
+/// its handler runs does: the next delivery runs the handler, with no lease to wait out.
+struct Claimed<'a> {
+    store: &'a MemoryStore,
+    claim: Claim,
+}
+
+impl Claimed<'_> {
+    fn take(mut self) -> Claim {
+        // Left behind for `drop`, which has nothing to give up for a completed claim.
+        std::mem::replace(&mut self.claim, Claim::Completed)
+    }
+}
+
+impl Drop for Claimed<'_> {
+    fn drop(&mut self) {
+        if let Claim::Acquired(lease) = &self.claim {
+            if let Err(error) = self.store.release_now(lease) {
+                not_released(lease, &error);
+            }
+        }
+    }
+}
+
+/// The claim key of `registration`'s run for `envelope`.
+fn claim_key<'a>(
+    inner: &'a Inner,
+    envelope: &'a Envelope,
+    registration: &'a Registration,
+) -> ClaimKey<'a> {
+    ClaimKey {
+        namespace: &inner.namespace,
+        event_id: envelope.id(),
+        handler: registration.path(),
+        event_type: envelope.event_type(),
+    }
+}
+
+fn ignored(envelope: &Envelope) {
+    debug!(
+        event_id = envelope.id(),
+        event_type = envelope.event_type(),
+        "no handler; ignored"
     );
 }
 

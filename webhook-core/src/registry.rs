@@ -325,10 +325,7 @@ impl Registry {
 
     /// As [`Registry::handlers_for`], with each handler's index in
     /// [`registrations`](Registry::registrations).
-    pub(crate) fn matching(
-        &self,
-        event_type: &str,
-    ) -> impl ExactSizeIterator<Item = (usize, &Registration)> {
+    pub(crate) fn matching(&self, event_type: &str) -> Matching<'_> {
         let indices: Cow<'_, [usize]> = match self.exact.get(event_type) {
             Some(indices) => Cow::Borrowed(indices),
             None => Cow::Owned(
@@ -339,7 +336,11 @@ impl Registry {
                     .collect(),
             ),
         };
-        (0..indices.len()).map(move |k| (indices[k], &self.handlers[indices[k]]))
+        Matching {
+            handlers: &self.handlers,
+            indices,
+            next: 0,
+        }
     }
 
     /// Whether any handler runs for `event_type`.
@@ -405,6 +406,33 @@ fn in_module(path: &str, module: &str) -> bool {
     path.strip_prefix(module)
         .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
 }
+
+/// The handlers that run for one event type, in order, each with its index: what
+/// [`Registry::matching`] returns. Named so a delivery can carry the handlers it has not yet
+/// claimed from one step to the next.
+#[derive(Debug, Clone)]
+pub(crate) struct Matching<'a> {
+    handlers: &'a [Registration],
+    indices: Cow<'a, [usize]>,
+    next: usize,
+}
+
+impl<'a> Iterator for Matching<'a> {
+    type Item = (usize, &'a Registration);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let index = *self.indices.get(self.next)?;
+        self.next += 1;
+        Some((index, &self.handlers[index]))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.indices.len() - self.next;
+        (left, Some(left))
+    }
+}
+
+impl ExactSizeIterator for Matching<'_> {}
 
 fn matches(registration: &Registration, event_type: &str) -> bool {
     match Pattern::parse(registration.pattern) {
