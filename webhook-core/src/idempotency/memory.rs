@@ -56,8 +56,6 @@ struct Inner {
     claims: usize,
     /// Claims between the last sweep and the next.
     sweep_after: usize,
-    /// The key being looked up, built in place: only a new entry takes a copy of it.
-    scratch: String,
     /// The last token issued. Tokens only fence this store's own holders, so a counter is as
     /// unique as a random token and cheaper.
     last_token: u64,
@@ -77,7 +75,6 @@ impl Default for Inner {
             clock: CoarseClock::new(),
             claims: 0,
             sweep_after: 0,
-            scratch: String::new(),
             last_token: 0,
             next_expiry: Nanos::MAX,
         }
@@ -119,11 +116,12 @@ impl Slot {
 }
 
 impl Events {
-    /// The hash of a key, as slots keep it.
-    fn hash(&self, key: &str) -> u32 {
+    /// The hash of the key of (namespace, event id), as slots keep it: hashed from its two
+    /// parts, so a lookup never assembles the key.
+    fn hash(&self, key: Key<'_>) -> u32 {
         // The low half of a 64-bit hash is as well mixed as the whole.
         #[allow(clippy::cast_possible_truncation)]
-        let hash = self.hasher.hash_one(key) as u32;
+        let hash = self.hasher.hash_one((key.namespace, key.event_id)) as u32;
         hash
     }
 
@@ -136,7 +134,7 @@ impl Events {
         self.entries.iter().filter(|entry| !entry.key.is_empty())
     }
 
-    fn get_mut(&mut self, key: &str) -> Option<&mut Entry> {
+    fn get_mut(&mut self, key: Key<'_>) -> Option<&mut Entry> {
         let hash = self.hash(key);
         let Self { index, entries, .. } = self;
         let slot = index.find(Slot::table_hash(hash), is_slot_of(entries, hash, key))?;
@@ -144,7 +142,7 @@ impl Events {
     }
 
     /// The entry of `key`, made (without records) if there is none.
-    fn get_or_insert(&mut self, key: &str) -> &mut Entry {
+    fn get_or_insert(&mut self, key: Key<'_>) -> &mut Entry {
         let hash = self.hash(key);
         let Self {
             index,
@@ -160,7 +158,7 @@ impl Events {
             )
             .or_insert_with(|| {
                 let entry = Entry {
-                    key: key.into(),
+                    key: key.joined(),
                     records: SmallVec::new(),
                 };
                 let place = match free.pop() {
@@ -204,13 +202,37 @@ impl Events {
 
 /// Whether a slot is that of `key`, whose hash is `hash`: the kept hash first, which settles
 /// nearly every other slot without reading its entry.
-fn is_slot_of<'a>(entries: &'a [Entry], hash: u32, key: &'a str) -> impl Fn(&Slot) -> bool + 'a {
-    move |slot| slot.hash == hash && *entries[slot.entry as usize].key == *key
+fn is_slot_of<'a>(entries: &'a [Entry], hash: u32, key: Key<'a>) -> impl Fn(&Slot) -> bool + 'a {
+    move |slot| slot.hash == hash && key.is(&entries[slot.entry as usize].key)
+}
+
+/// The key of an event's entry: its namespace and id. An entry keeps them joined in one string
+/// (see [`Key::joined`]); a lookup compares and hashes the two parts as they are.
+#[derive(Debug, Clone, Copy)]
+struct Key<'a> {
+    namespace: &'a str,
+    event_id: &'a str,
+}
+
+impl Key<'_> {
+    /// The namespace, a NUL and the event id: one allocation per entry. A claimed key's
+    /// namespace is printable ASCII (`ClaimKey::validate`), so the NUL keeps keys unambiguous.
+    fn joined(self) -> Box<str> {
+        [self.namespace, "\0", self.event_id].concat().into()
+    }
+
+    /// Whether `joined` is this key, as [`Key::joined`] writes it.
+    fn is(self, joined: &str) -> bool {
+        joined.len() == self.namespace.len() + 1 + self.event_id.len()
+            && joined.starts_with(self.namespace)
+            && joined.ends_with(self.event_id)
+            && joined.as_bytes()[self.namespace.len()] == 0
+    }
 }
 
 #[derive(Debug)]
 struct Entry {
-    /// The table key (see [`Inner::fill_key`]); empty for a free place.
+    /// The table key (see [`Key::joined`]); empty for a free place.
     key: Box<str>,
     /// Most events have one handler beside their type record: both fit inline.
     records: SmallVec<[Record; 2]>,
@@ -473,20 +495,12 @@ impl Inner {
         removed
     }
 
-    /// Writes the table key of (namespace, event id) into `scratch`. One string rather than a
-    /// pair: one hash per lookup. A claimed key's namespace is printable ASCII
-    /// (`ClaimKey::validate`), so a NUL separator keeps keys unambiguous.
-    fn fill_key(&mut self, namespace: &str, event_id: &str) {
-        self.scratch.clear();
-        self.scratch.push_str(namespace);
-        self.scratch.push('\0');
-        self.scratch.push_str(event_id);
-    }
-
     /// The entry of (namespace, event id), if any.
     fn entry(&mut self, namespace: &str, event_id: &str) -> Option<&mut Entry> {
-        self.fill_key(namespace, event_id);
-        self.events.get_mut(&self.scratch)
+        self.events.get_mut(Key {
+            namespace,
+            event_id,
+        })
     }
 
     /// The record `lease` holds, if it still holds it.
@@ -509,9 +523,11 @@ impl Inner {
         let soonest = nanos(lease).min(type_retention.map_or(Nanos::MAX, nanos));
         self.may_expire_at(now.saturating_add(soonest));
         let handler = self.names.find(key.handler);
-        self.fill_key(key.namespace, key.event_id);
         // Split borrows: the entry lives in `events`, the names in `names`.
-        let entry = self.events.get_or_insert(&self.scratch);
+        let entry = self.events.get_or_insert(Key {
+            namespace: key.namespace,
+            event_id: key.event_id,
+        });
         let names = &mut self.names;
         // Each name is looked up at most once per claim (a new event's type names two records).
         let mut type_index = None;
