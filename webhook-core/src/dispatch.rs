@@ -339,11 +339,7 @@ impl Receiver {
         match span.in_scope(|| self.start(request, arrived, &span)) {
             Start::Answered(result) => {
                 // Answered without waiting for anything: no delivery future to build.
-                self.inner.instruments.delivery(
-                    &span,
-                    DeliveryOutcome::of(&result),
-                    Instant::now().saturating_duration_since(arrived),
-                );
+                self.delivered(&span, &result, arrived, Instant::now());
                 Either::Left(std::future::ready(result))
             }
             Start::Dispatch(envelope, pending) => Either::Right(self.observed(
@@ -428,15 +424,26 @@ impl Receiver {
         let entered = span.clone();
         dispatch
             .map(move |(result, ended)| {
-                let ended = ended.unwrap_or_else(Instant::now);
-                self.inner.instruments.delivery(
-                    &span,
-                    DeliveryOutcome::of(&result),
-                    ended.saturating_duration_since(started),
-                );
+                self.delivered(&span, &result, started, ended.unwrap_or_else(Instant::now));
                 result
             })
             .instrument(entered)
+    }
+
+    /// Records a delivery's outcome and its latency from `started` to `ended` (see
+    /// [`observability`]).
+    fn delivered(
+        &self,
+        span: &Span,
+        result: &Result<Receipt, ReceiveError>,
+        started: Instant,
+        ended: Instant,
+    ) {
+        self.inner.instruments.delivery(
+            span,
+            DeliveryOutcome::of(result),
+            ended.saturating_duration_since(started),
+        );
     }
 
     fn verify_and_parse(
@@ -480,7 +487,11 @@ impl Receiver {
         let span = observability::delivery_span(self.inner.verifier.scheme_name());
         observability::record_event(&span, envelope.id(), envelope.event_type());
         let started = Instant::now();
-        let pending = Pending::new(self.inner.registry.matching(envelope.event_type()));
+        let handlers = self.inner.registry.matching(envelope.event_type());
+        if handlers.len() == 0 {
+            ignored(&envelope);
+        }
+        let pending = Pending::new(handlers);
         self.observed(
             self.dispatch_verified(envelope, pending, started),
             span,
@@ -505,9 +516,6 @@ impl Receiver {
     ) -> impl Future<Output = (Result<Receipt, ReceiveError>, Option<Instant>)> + 'a {
         async move {
             let inner = &*self.inner;
-            if pending.handlers.len() == 0 && pending.current.is_none() {
-                ignored(&envelope);
-            }
             let mut failures = Vec::new();
             let mut in_progress: Option<Duration> = None;
             let result = 'steps: {
