@@ -301,8 +301,8 @@ impl Receiver {
     /// complete each matching handler in order.
     ///
     /// The request is verified and parsed when this is called; the returned future claims and
-    /// runs the handlers. (It holds the parsed envelope rather than the request: a smaller
-    /// future, which every layer above moves.) With a store that answers at once (the
+    /// runs the handlers. (It holds the parsed envelope rather than the request, and its
+    /// handlers' part boxed: a small future, which every layer above moves.) With a store that answers at once (the
     /// [`MemoryStore`]), the claims are made when this is called too, up to the first handler
     /// not already completed: a delivery that is refused, has no handler or is a duplicate is
     /// then answered by a future that is already complete.
@@ -342,11 +342,16 @@ impl Receiver {
                 self.delivered(&span, &result, arrived, Instant::now());
                 Either::Left(std::future::ready(result))
             }
-            Start::Dispatch(envelope, pending) => Either::Right(self.observed(
+            // Boxed: the handlers' part is most of a delivery's future. An adapter boxes the
+            // whole future to spawn a delivery that waits, and as one box (1,248 bytes with the
+            // request it starts from) glibc served it from its slow shared bins on every new
+            // event: its per-thread cache stops at 1,032 bytes. Two boxes both fit, and a
+            // delivery answered at once needs no second.
+            Start::Dispatch(envelope, pending) => Either::Right(Box::pin(self.observed(
                 self.dispatch_verified(Arc::new(envelope), pending, arrived),
                 span,
                 arrived,
-            )),
+            ))),
         }
     }
 
@@ -1484,5 +1489,45 @@ impl<S> ReceiverBuilder<S> {
                 pause: self.pause,
             }),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signature::{PaymentKit, Verified};
+
+    /// An HTTP adapter boxes a delivery's future to spawn it if it waits, and the receiver
+    /// boxes the handlers' part of it (see `receive_since`). glibc's allocator serves blocks of
+    /// up to 1,032 bytes from a per-thread cache, larger ones from shared bins at over a
+    /// thousand instructions more per delivery (BENCHMARKS.md "Session 13"). A field or a
+    /// local held across an await that grows this past the cache shows up here first.
+    #[test]
+    fn the_handlers_part_of_a_delivery_fits_the_allocators_thread_cache() {
+        let receiver = Receiver::builder()
+            .verifier(
+                Verifier::builder(PaymentKit)
+                    .secret("whsec_test")
+                    .build()
+                    .expect("verifier"),
+            )
+            .store(MemoryStore::new())
+            .registry(Registry::builder().build().expect("registry"))
+            .build()
+            .expect("receiver");
+        let body = Bytes::from_static(br#"{"id":"evt_1","type":"a.b","data":{"object":{}}}"#);
+        let envelope = Envelope::parse(body, &Verified::default()).expect("envelope");
+        let pending = Pending::new(receiver.inner.registry.matching("a.b"));
+        let now = Instant::now();
+        let handlers_part = receiver.observed(
+            receiver.dispatch_verified(Arc::new(envelope), pending, now),
+            Span::none(),
+            now,
+        );
+        let size = std::mem::size_of_val(&handlers_part);
+        assert!(
+            size <= 1032,
+            "the handlers' part of a delivery is {size} bytes"
+        );
     }
 }
