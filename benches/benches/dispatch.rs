@@ -14,55 +14,14 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion};
-use webhook_benches::{object_json, Intent, SECRET};
+use webhook_benches::{object_json, SECRET};
 use webhook_core::signature::{PaymentKit, Verified, Verifier};
-use webhook_core::{
-    Delivery, Envelope, Event, FromDelivery, HandlerFuture, Location, MemoryStore, MissingState,
-    Receiver, Registration, Registry, Resources,
-};
+use webhook_core::{Envelope, MemoryStore, Receiver};
 
-/// The generated handler: decode the object, as a typed handler does.
-fn handle(delivery: Delivery) -> HandlerFuture {
-    Box::pin(async move {
-        let event = Event::<Intent>::from_delivery(&delivery)?;
-        black_box(event.object());
-        Ok(())
-    })
-}
+#[path = "../dispatch_cases.rs"]
+mod dispatch_cases;
 
-fn nothing_needed(_: &Resources) -> Result<(), MissingState> {
-    Ok(())
-}
-
-fn leak(text: String) -> &'static str {
-    Box::leak(text.into_boxed_str())
-}
-
-/// The event types of a registry with `count` types, and the ten that are delivered.
-fn event_types(count: usize) -> (Vec<&'static str>, Vec<&'static str>) {
-    let all: Vec<&'static str> = (0..count)
-        .map(|i| leak(format!("bench.generated_{i:05}.created")))
-        .collect();
-    let delivered = (0..10).map(|k| all[k * count / 10]).collect();
-    (all, delivered)
-}
-
-fn registry(types: &[&'static str]) -> Registry {
-    types
-        .iter()
-        .enumerate()
-        .fold(Registry::builder(), |builder, (i, pattern)| {
-            builder.register(Registration::new(
-                pattern,
-                leak(format!("bench::generated::handler_{i:05}")),
-                Location::new(file!(), 1, 1),
-                handle,
-                nothing_needed,
-            ))
-        })
-        .build()
-        .expect("valid registry")
-}
+use dispatch_cases::{event_types, lookup, registry};
 
 fn bench_dispatch(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -71,20 +30,19 @@ fn bench_dispatch(c: &mut Criterion) {
         .expect("runtime");
     let object = object_json("evt_000000000000", 0, 1024);
 
-    let mut lookup = c.benchmark_group("dispatch/handlers_for");
+    let mut lookups = c.benchmark_group("dispatch/handlers_for");
     for count in [10, 10_000] {
         let (types, delivered) = event_types(count);
         let registry = registry(&types);
         let mut next = 0;
-        lookup.bench_function(BenchmarkId::from_parameter(count), |b| {
+        lookups.bench_function(BenchmarkId::from_parameter(count), |b| {
             b.iter(|| {
                 next = (next + 1) % delivered.len();
-                let handlers = registry.handlers_for(black_box(delivered[next]));
-                black_box(handlers.map(Registration::path).next())
+                black_box(lookup(&registry, delivered[next]))
             });
         });
     }
-    lookup.finish();
+    lookups.finish();
 
     let mut dispatch = c.benchmark_group("dispatch/receiver");
     for count in [10, 10_000] {

@@ -17,6 +17,10 @@
 //! `verify-github`) instead, it alternates batches of signature checks of one signed request:
 //! the framework's `Verifier::verify` against the plain `hmac` + `sha2` check of
 //! `benches/verify.rs`.
+//!
+//! With `lookup` (the size argument is ignored), it alternates batches of
+//! `Registry::handlers_for` over registries of 10,000 and of 10 generated types, the lookup of
+//! `benches/dispatch.rs`: the ratio is then 10,000 types / 10 types.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -29,6 +33,8 @@ use webhook_benches::{
 use webhook_core::signature::PaymentKit;
 use webhook_core::test_util::TestSender;
 
+#[path = "../dispatch_cases.rs"]
+mod dispatch_cases;
 #[path = "../pipeline_handler.rs"]
 mod pipeline_handler;
 #[path = "../verify_cases.rs"]
@@ -38,9 +44,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let [_, kind, size, rounds, batch] = args.as_slice() else {
         return Err(
-            "usage: interleaved <new|duplicate|verify-SCHEME> <bytes> <rounds> <batch>".into(),
+            "usage: interleaved <new|duplicate|verify-SCHEME|lookup> <bytes> <rounds> <batch>"
+                .into(),
         );
     };
+    if kind == "lookup" {
+        return lookups(rounds.parse()?, batch.parse()?);
+    }
     if let Some(scheme) = kind.strip_prefix("verify-") {
         if !verify_cases::SCHEMES.contains(&scheme) {
             return Err(format!("the schemes are {:?}", verify_cases::SCHEMES).into());
@@ -115,7 +125,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         };
         tally.add(framework_time, hand_time, batch)?;
     }
-    tally.report(&format!("{kind} {size} B"), rounds, batch);
+    tally.report(&format!("{kind} {size} B"), SIDES, rounds, batch);
     Ok(())
 }
 
@@ -153,11 +163,45 @@ fn verification(
     }
     tally.report(
         &format!("verify {scheme} {} B", case.request.body().len()),
+        SIDES,
         rounds,
         batch,
     );
     Ok(())
 }
+
+/// Batches of `batch` lookups, cycling through the ten delivered types of each registry, in a
+/// registry of 10,000 types and one of 10 alternately.
+fn lookups(rounds: usize, batch: usize) -> Result<(), Box<dyn std::error::Error>> {
+    let (large_types, large_delivered) = dispatch_cases::event_types(10_000);
+    let (small_types, small_delivered) = dispatch_cases::event_types(10);
+    let large = dispatch_cases::registry(&large_types);
+    let small = dispatch_cases::registry(&small_types);
+    let run = |registry: &webhook_core::Registry, delivered: &[&'static str]| {
+        for i in 0..batch {
+            black_box(dispatch_cases::lookup(
+                registry,
+                delivered[i % delivered.len()],
+            ));
+        }
+    };
+    let mut tally = Tally::default();
+    for round in 0..rounds {
+        let (large_time, small_time) = if round % 2 == 0 {
+            let l = timed(|| run(&large, &large_delivered));
+            (l, timed(|| run(&small, &small_delivered)))
+        } else {
+            let s = timed(|| run(&small, &small_delivered));
+            (timed(|| run(&large, &large_delivered)), s)
+        };
+        tally.add(large_time, small_time, batch)?;
+    }
+    tally.report("lookup", "10,000 types / 10 types", rounds, batch);
+    Ok(())
+}
+
+/// What a ratio compares, for the framework's cases.
+const SIDES: &str = "framework / hand-written";
 
 /// Each round's ratio of times, and each side's time per item.
 #[derive(Default)]
@@ -181,8 +225,8 @@ impl Tally {
         Ok(())
     }
 
-    /// Prints the median ratio with its quartiles and each side's median time.
-    fn report(self, label: &str, rounds: usize, batch: usize) {
+    /// Prints the median ratio (of `sides`) with its quartiles and each side's median time.
+    fn report(self, label: &str, sides: &str, rounds: usize, batch: usize) {
         let Self {
             mut ratios,
             mut ours,
@@ -193,7 +237,7 @@ impl Tally {
         theirs.sort();
         let quartile = |q: usize| ratios[(ratios.len() - 1) * q / 4];
         println!(
-            "{label}: framework / hand-written = {:.3} (quartiles {:.3}..{:.3}, {rounds} rounds \
+            "{label}: {sides} = {:.3} (quartiles {:.3}..{:.3}, {rounds} rounds \
          of {batch}); per item {:?} / {:?} (medians)",
             quartile(2),
             quartile(1),
