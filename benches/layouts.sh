@@ -63,7 +63,7 @@ run() {
             { r[NR] = $1; all = all " " $1 }
             END {
                 median = (NR % 2) ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2
-                printf "%s %s B: framework / hand-written median %.3f over %d layouts (%s )\n",
+                printf "%s %s B: ratio median %.3f over %d layouts (%s )\n",
                     label, what, median, NR, all
             }'
     done
