@@ -325,8 +325,8 @@ fn refused(receiver: &Receiver, reason: RejectReason, started: Instant) {
 mod tests {
     use super::*;
 
-    #[test]
-    fn in_flight_admits_up_to_the_limit_and_frees_places_on_drop() {
+    /// The route's state for a receiver with no handlers, admitting `max_in_flight`.
+    fn endpoint(max_in_flight: usize) -> Endpoint {
         let receiver = Receiver::builder()
             .verifier(
                 webhook_core::signature::Verifier::builder(webhook_core::signature::PaymentKit)
@@ -338,10 +338,15 @@ mod tests {
             .registry(webhook_core::Registry::builder().build().expect("registry"))
             .build()
             .expect("receiver");
-        let endpoint = Endpoint(Arc::new(Shared {
+        Endpoint(Arc::new(Shared {
             receiver,
-            in_flight: InFlight::new(2),
-        }));
+            in_flight: InFlight::new(max_in_flight),
+        }))
+    }
+
+    #[test]
+    fn in_flight_admits_up_to_the_limit_and_frees_places_on_drop() {
+        let endpoint = endpoint(2);
         let acquire = || endpoint.clone().try_acquire().ok();
         let first = acquire().expect("first place");
         let second = acquire().expect("second place");
@@ -365,21 +370,7 @@ mod tests {
     /// receiver's future together were 1,248 bytes; the receiver now boxes its handlers' part.
     #[test]
     fn a_deliverys_work_fits_the_allocators_thread_cache() {
-        let receiver = Receiver::builder()
-            .verifier(
-                webhook_core::signature::Verifier::builder(webhook_core::signature::PaymentKit)
-                    .secret("whsec_test")
-                    .build()
-                    .expect("verifier"),
-            )
-            .store(webhook_core::MemoryStore::new())
-            .registry(webhook_core::Registry::builder().build().expect("registry"))
-            .build()
-            .expect("receiver");
-        let endpoint = Endpoint(Arc::new(Shared {
-            receiver,
-            in_flight: InFlight::new(1),
-        }));
+        let endpoint = endpoint(1);
         let permit = endpoint.try_acquire().ok().expect("a place");
         let work = work(permit, http::Request::new(Bytes::new()), Instant::now());
         let size = std::mem::size_of_val(&*work);
