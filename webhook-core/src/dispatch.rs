@@ -302,10 +302,10 @@ impl Receiver {
     ///
     /// The request is verified and parsed when this is called; the returned future claims and
     /// runs the handlers. (It holds the parsed envelope rather than the request, and its
-    /// handlers' part boxed: a small future, which every layer above moves.) With a store that answers at once (the
-    /// [`MemoryStore`]), the claims are made when this is called too, up to the first handler
-    /// not already completed: a delivery that is refused, has no handler or is a duplicate is
-    /// then answered by a future that is already complete.
+    /// handlers' part boxed: a small future, which every layer above moves.) With a store that
+    /// answers at once (the [`MemoryStore`]), the claims are made when this is called too, up
+    /// to the first handler not already completed: a delivery that is refused, has no handler
+    /// or is a duplicate is then answered by a future that is already complete.
     ///
     /// Dropping the returned future while a handler runs, or before it was first polled,
     /// releases that handler's claim (so the next delivery runs it) and never completes it.
@@ -344,8 +344,8 @@ impl Receiver {
             }
             // Boxed: the handlers' part is most of a delivery's future. An adapter boxes the
             // whole future to spawn a delivery that waits, and as one box (1,248 bytes with the
-            // request it starts from) glibc served it from its slow shared bins on every new
-            // event: its per-thread cache stops at 1,032 bytes. Two boxes both fit, and a
+            // request it starts from) glibc served it from its slow shared bins for every
+            // delivery: its per-thread cache stops at 1,032 bytes. Two boxes both fit, and a
             // delivery answered at once needs no second.
             Start::Dispatch(envelope, pending) => Either::Right(Box::pin(self.observed(
                 self.dispatch_verified(Arc::new(envelope), pending, arrived),
