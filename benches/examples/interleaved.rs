@@ -150,18 +150,7 @@ fn verification(
             black_box(black_box(&case).by_hand());
         }
     };
-    let mut tally = Tally::default();
-    for round in 0..rounds {
-        let (framework_time, hand_time) = if round % 2 == 0 {
-            let f = timed(framework);
-            (f, timed(hand_written))
-        } else {
-            let h = timed(hand_written);
-            (timed(framework), h)
-        };
-        tally.add(framework_time, hand_time, batch)?;
-    }
-    tally.report(
+    alternate(rounds, batch, framework, hand_written)?.report(
         &format!("verify {scheme} {} B", case.request.body().len()),
         SIDES,
         rounds,
@@ -185,19 +174,36 @@ fn lookups(rounds: usize, batch: usize) -> Result<(), Box<dyn std::error::Error>
             ));
         }
     };
+    alternate(
+        rounds,
+        batch,
+        || run(&large, &large_delivered),
+        || run(&small, &small_delivered),
+    )?
+    .report("lookup", "10,000 types / 10 types", rounds, batch);
+    Ok(())
+}
+
+/// `rounds` rounds of one batch of `ours` and one of `theirs`, timed back to back, which goes
+/// first alternating between rounds.
+fn alternate(
+    rounds: usize,
+    batch: usize,
+    ours: impl Fn(),
+    theirs: impl Fn(),
+) -> Result<Tally, std::num::TryFromIntError> {
     let mut tally = Tally::default();
     for round in 0..rounds {
-        let (large_time, small_time) = if round % 2 == 0 {
-            let l = timed(|| run(&large, &large_delivered));
-            (l, timed(|| run(&small, &small_delivered)))
+        let (ours_time, theirs_time) = if round % 2 == 0 {
+            let o = timed(&ours);
+            (o, timed(&theirs))
         } else {
-            let s = timed(|| run(&small, &small_delivered));
-            (timed(|| run(&large, &large_delivered)), s)
+            let t = timed(&theirs);
+            (timed(&ours), t)
         };
-        tally.add(large_time, small_time, batch)?;
+        tally.add(ours_time, theirs_time, batch)?;
     }
-    tally.report("lookup", "10,000 types / 10 types", rounds, batch);
-    Ok(())
+    Ok(tally)
 }
 
 /// What a ratio compares, for the framework's cases.
