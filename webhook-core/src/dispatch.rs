@@ -364,13 +364,9 @@ impl Receiver {
             Ok(envelope) => envelope,
             Err(error) => return Start::Answered(Err(error)),
         };
-        observability::record_event(span, envelope.id(), envelope.event_type());
-        let handlers = self.inner.registry.matching(envelope.event_type());
-        if handlers.len() == 0 {
-            ignored(&envelope);
+        let Some(mut pending) = self.pending(&envelope, span) else {
             return Start::Answered(Ok(Receipt::default()));
-        }
-        let mut pending = Pending::new(handlers);
+        };
         if let Some(store) = self.settles_at_once() {
             match self.claim_at_once(store, &envelope, &mut pending) {
                 Ok(true) => return Start::Answered(Ok(pending.receipt)),
@@ -379,6 +375,18 @@ impl Receiver {
             }
         }
         Start::Dispatch(envelope, pending)
+    }
+
+    /// Records `envelope`'s id and type on its delivery's `span` and finds its handlers: none
+    /// (logged as ignored) when no handler runs for its type.
+    fn pending(&self, envelope: &Envelope, span: &Span) -> Option<Pending<'_>> {
+        observability::record_event(span, envelope.id(), envelope.event_type());
+        let handlers = self.inner.registry.matching(envelope.event_type());
+        if handlers.len() == 0 {
+            ignored(envelope);
+            return None;
+        }
+        Some(Pending::new(handlers))
     }
 
     /// Claims `pending`'s handlers in order with a store that answers at once, up to the
@@ -490,13 +498,12 @@ impl Receiver {
     /// As [`Receiver::receive`], except the authentication and parsing variants.
     pub async fn dispatch(&self, envelope: Arc<Envelope>) -> Result<Receipt, ReceiveError> {
         let span = observability::delivery_span(self.inner.verifier.scheme_name());
-        observability::record_event(&span, envelope.id(), envelope.event_type());
         let started = Instant::now();
-        let handlers = self.inner.registry.matching(envelope.event_type());
-        if handlers.len() == 0 {
-            ignored(&envelope);
-        }
-        let pending = Pending::new(handlers);
+        let Some(pending) = self.pending(&envelope, &span) else {
+            let result = Ok(Receipt::default());
+            self.delivered(&span, &result, started, Instant::now());
+            return result;
+        };
         self.observed(
             self.dispatch_verified(envelope, pending, started),
             span,
