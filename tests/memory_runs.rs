@@ -2,12 +2,14 @@
 //! receiver claims with it before the delivery's future is first polled and settles such a run
 //! inline, without the supervised path other stores take, so every way a run can end is pinned
 //! here again with it: completed, failed, panicked, waited then completed, timed out,
-//! cancelled while waiting, cancelled before it started, and the later handlers of an event
-//! whose first one had completed. Each test asserts what the next delivery of the same event
-//! does, which is what the claims' states decide.
+//! cancelled while waiting, cancelled before it started, found in progress, and the later
+//! handlers of an event whose first one had completed. Each test asserts what the next delivery
+//! of the same event does, which is what the claims' states decide.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::task::Poll;
 use std::time::Duration;
 
 use webhook_core::signature::PaymentKit;
@@ -258,4 +260,30 @@ async fn the_handlers_after_a_completed_one_still_run() {
     assert_eq!(duplicate.already_done().len(), 2, "{duplicate:?}");
     assert_eq!(starts("first_of_two", &id), 1);
     assert_eq!(starts("second_of_two", &id), 2);
+}
+
+#[tokio::test]
+async fn a_delivery_of_an_event_running_elsewhere_is_answered_in_progress() {
+    let receiver = receiver();
+    let id = unique("running");
+    let mut first = std::pin::pin!(receiver.receive(delivery(&id, "charge.pending")));
+    let polled = std::future::poll_fn(|cx| Poll::Ready(first.as_mut().poll(cx))).await;
+    assert!(polled.is_pending(), "the first delivery's handler waits");
+    // Its claim is found in progress when the second delivery is received, which is then
+    // answered without running the handler, asking the sender to come back within the lease.
+    match receiver.receive(delivery(&id, "charge.pending")).await {
+        Err(ReceiveError::InProgress { retry_after }) => {
+            assert!(retry_after <= Duration::from_secs(5), "{retry_after:?}");
+        }
+        other => panic!("expected the event in progress, got {other:?}"),
+    }
+    assert_eq!(starts("waits", &id), 1);
+    let receipt = first.await.unwrap();
+    assert_eq!(receipt.ran().len(), 1, "{receipt:?}");
+    let duplicate = receiver
+        .receive(delivery(&id, "charge.pending"))
+        .await
+        .unwrap();
+    assert!(duplicate.is_duplicate(), "{duplicate:?}");
+    assert_eq!(starts("waits", &id), 1);
 }

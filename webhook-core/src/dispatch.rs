@@ -369,7 +369,7 @@ impl Receiver {
         };
         if let Some(store) = self.settles_at_once() {
             match self.claim_at_once(store, &envelope, &mut pending) {
-                Ok(true) => return Start::Answered(Ok(pending.receipt)),
+                Ok(true) => return Start::Answered(pending.answer(Vec::new())),
                 Ok(false) => {}
                 Err(error) => return Start::Answered(Err(error)),
             }
@@ -390,33 +390,33 @@ impl Receiver {
     }
 
     /// Claims `pending`'s handlers in order with a store that answers at once, up to the
-    /// first claim that is not completed, which is left in `pending` for the delivery to go
-    /// on from (one in progress too: the handlers after it still run). `true` when every
-    /// handler had completed.
+    /// first claim that is this delivery's to run, which is left in `pending` for the
+    /// delivery's future to run. `true` when there is none: every handler had completed or is
+    /// in progress elsewhere, and `pending` holds the answer.
     fn claim_at_once<'a>(
         &'a self,
         store: &'a MemoryStore,
         envelope: &Envelope,
         pending: &mut Pending<'a>,
     ) -> Result<bool, ReceiveError> {
-        let inner = &*self.inner;
-        for (index, registration) in pending.handlers.by_ref() {
-            let key = claim_key(inner, envelope, registration);
-            // The first claim also records the event's type, as in `dispatch_verified`.
-            let retention = (pending.position == 0).then_some(inner.limits.retention);
-            match store
-                .claim_valid(&key, inner.limits.lease, retention)
-                .map_err(|source| self.unavailable(source))?
-            {
-                Claim::Completed => {
-                    pending.receipt.already_done.push(registration.path());
-                    pending.position += 1;
-                }
-                Claim::Conflict { recorded_type } => return Err(conflict(envelope, recorded_type)),
-                claim => {
-                    pending.current = Some((index, registration, Claimed { store, claim }));
+        let limits = &self.inner.limits;
+        while let Some((index, registration)) = pending.handlers.next() {
+            let key = claim_key(&self.inner, envelope, registration);
+            let claim = store
+                .claim_valid(&key, limits.lease, pending.type_retention(limits))
+                .map_err(|source| self.unavailable(source))?;
+            match pending.settle(registration, claim) {
+                Step::Next => {}
+                Step::Run(lease) => {
+                    pending.current = Some(Acquired {
+                        index,
+                        registration,
+                        lease,
+                        store,
+                    });
                     return Ok(false);
                 }
+                Step::Conflict(recorded_type) => return Err(conflict(envelope, recorded_type)),
             }
         }
         Ok(true)
@@ -529,158 +529,123 @@ impl Receiver {
         async move {
             let inner = &*self.inner;
             let mut failures = Vec::new();
-            let mut in_progress: Option<Duration> = None;
             let result = 'steps: {
                 loop {
                     // The claim made at once, if any, then the next handlers' claims here.
-                    let (index, registration, claim) = match pending.current.take() {
-                        Some((index, registration, claimed)) => {
-                            (index, registration, claimed.take())
-                        }
+                    let (index, registration, lease) = match pending.current.take() {
+                        Some(Acquired {
+                            index,
+                            registration,
+                            lease,
+                            ..
+                        }) => (index, registration, lease),
                         None => {
                             let Some((index, registration)) = pending.handlers.next() else {
                                 break;
                             };
                             let key = claim_key(inner, &envelope, registration);
                             pending.ended = None;
-                            // The first claim also records the event's type (see `claim_first`),
-                            // so an id delivered again with another type is refused before any
-                            // handler runs.
-                            let claim = if pending.position == 0 {
-                                self.store_op(inner.store.claim_first(
+                            let claim = self
+                                .store_op(inner.store.claim(
                                     &key,
                                     inner.limits.lease,
-                                    inner.limits.retention,
+                                    pending.type_retention(&inner.limits),
                                 ))
-                                .await
-                            } else {
-                                self.store_op(inner.store.claim(&key, inner.limits.lease))
-                                    .await
-                            };
-                            match claim {
-                                Ok(claim) => (index, registration, claim),
+                                .await;
+                            let claim = match claim {
+                                Ok(claim) => claim,
                                 Err(source) => break 'steps Err(self.unavailable(source)),
+                            };
+                            match pending.settle(registration, claim) {
+                                Step::Run(lease) => (index, registration, lease),
+                                Step::Next => continue,
+                                Step::Conflict(recorded_type) => {
+                                    break 'steps Err(conflict(&envelope, recorded_type))
+                                }
                             }
                         }
                     };
-                    pending.position += 1;
-                    match claim {
-                        Claim::Acquired(lease) => {
-                            let delivery = Delivery::new(
-                                Arc::clone(&envelope),
-                                Arc::clone(&inner.resources),
-                                started,
+                    let delivery = Delivery::new(
+                        Arc::clone(&envelope),
+                        Arc::clone(&inner.resources),
+                        started,
+                        registration.path(),
+                    );
+                    let ran = match self.settles_at_once() {
+                        // Boxed: a run's future is most of a delivery's, and a duplicate
+                        // (or an ignored event) would otherwise carry and move it without
+                        // ever starting it; such a run pays one small allocation instead.
+                        // As `dyn Future`, so the compiler does not inline its code into
+                        // the common path's (measured: ~2 % of a new event, see
+                        // BENCHMARKS.md "Session 11").
+                        None => {
+                            let run: crate::idempotency::BoxFuture<'_, _> = Box::pin(self.run(
+                                index,
+                                registration,
+                                delivery,
+                                lease,
+                                &mut pending.ended,
+                            ));
+                            run.await
+                        }
+                        // Inline, as the common case: the call, one poll and the claim's
+                        // settlement, with no future of the run's own. Only a handler that
+                        // waits is supervised, boxed (as `dyn`, as above).
+                        Some(store) => {
+                            let started = Instant::now();
+                            let span =
+                                observability::handler_span(registration.path(), lease.attempt());
+                            let finished = match span.in_scope(|| call(registration, delivery)) {
+                                Err(cause) => Err(cause),
+                                Ok(mut guarded) => {
+                                    let first = std::future::poll_fn(|cx| {
+                                        let _entered = span.enter();
+                                        Poll::Ready(std::pin::Pin::new(&mut guarded).poll(cx))
+                                    })
+                                    .await;
+                                    match first {
+                                        Poll::Ready(result) => outcome(Ok(result)),
+                                        Poll::Pending => {
+                                            let waiting: crate::idempotency::BoxFuture<'_, _> =
+                                                Box::pin(self.wait_for(
+                                                    registration,
+                                                    &lease,
+                                                    guarded,
+                                                    started,
+                                                    &span,
+                                                ));
+                                            waiting.await
+                                        }
+                                    }
+                                }
+                            };
+                            let settled = span.in_scope(|| {
+                                self.settle_at_once(store, finished, &lease, registration.path())
+                            });
+                            self.ran(
+                                &span,
+                                index,
                                 registration.path(),
+                                started,
+                                &settled,
+                                &mut pending.ended,
                             );
-                            let ran = match self.settles_at_once() {
-                                // Boxed: a run's future is most of a delivery's, and a duplicate
-                                // (or an ignored event) would otherwise carry and move it without
-                                // ever starting it; such a run pays one small allocation instead.
-                                // As `dyn Future`, so the compiler does not inline its code into
-                                // the common path's (measured: ~2 % of a new event, see
-                                // BENCHMARKS.md "Session 11").
-                                None => {
-                                    let run: crate::idempotency::BoxFuture<'_, _> =
-                                        Box::pin(self.run(
-                                            index,
-                                            registration,
-                                            delivery,
-                                            lease,
-                                            &mut pending.ended,
-                                        ));
-                                    run.await
-                                }
-                                // Inline, as the common case: the call, one poll and the claim's
-                                // settlement, with no future of the run's own. Only a handler that
-                                // waits is supervised, boxed (as `dyn`, as above).
-                                Some(store) => {
-                                    let started = Instant::now();
-                                    let span = observability::handler_span(
-                                        registration.path(),
-                                        lease.attempt(),
-                                    );
-                                    let finished =
-                                        match span.in_scope(|| call(registration, delivery)) {
-                                            Err(cause) => Err(cause),
-                                            Ok(mut guarded) => {
-                                                let first = std::future::poll_fn(|cx| {
-                                                    let _entered = span.enter();
-                                                    Poll::Ready(
-                                                        std::pin::Pin::new(&mut guarded).poll(cx),
-                                                    )
-                                                })
-                                                .await;
-                                                match first {
-                                                    Poll::Ready(result) => outcome(Ok(result)),
-                                                    Poll::Pending => {
-                                                        let waiting: crate::idempotency::BoxFuture<
-                                                            '_,
-                                                            _,
-                                                        > = Box::pin(self.wait_for(
-                                                            registration,
-                                                            &lease,
-                                                            guarded,
-                                                            started,
-                                                            &span,
-                                                        ));
-                                                        waiting.await
-                                                    }
-                                                }
-                                            }
-                                        };
-                                    let settled = span.in_scope(|| {
-                                        self.settle_at_once(
-                                            store,
-                                            finished,
-                                            &lease,
-                                            registration.path(),
-                                        )
-                                    });
-                                    self.ran(
-                                        &span,
-                                        index,
-                                        registration.path(),
-                                        started,
-                                        &settled,
-                                        &mut pending.ended,
-                                    );
-                                    settled
-                                }
-                            };
-                            let ran = match ran {
-                                Ok(ran) => ran,
-                                Err(error) => break 'steps Err(error),
-                            };
-                            match ran {
-                                None => pending.receipt.ran.push(registration.path()),
-                                Some(cause) => failures.push(HandlerFailure {
-                                    handler: registration.path(),
-                                    cause,
-                                }),
-                            }
+                            settled
                         }
-                        Claim::Completed => pending.receipt.already_done.push(registration.path()),
-                        Claim::InProgress { retry_after } => {
-                            in_progress =
-                                Some(in_progress.map_or(retry_after, |r| r.max(retry_after)));
-                        }
-                        // For a later handler, only a race with a concurrent delivery of another
-                        // type gets here: the first claim checked the event's type record.
-                        Claim::Conflict { recorded_type } => {
-                            break 'steps Err(conflict(&envelope, recorded_type))
-                        }
+                    };
+                    let ran = match ran {
+                        Ok(ran) => ran,
+                        Err(error) => break 'steps Err(error),
+                    };
+                    match ran {
+                        None => pending.receipt.ran.push(registration.path()),
+                        Some(cause) => failures.push(HandlerFailure {
+                            handler: registration.path(),
+                            cause,
+                        }),
                     }
                 }
-                if !failures.is_empty() {
-                    break 'steps Err(ReceiveError::HandlerFailed {
-                        failures,
-                        ran: pending.receipt.ran.into_vec(),
-                    });
-                }
-                if let Some(retry_after) = in_progress {
-                    break 'steps Err(ReceiveError::InProgress { retry_after });
-                }
-                Ok(pending.receipt)
+                pending.answer(failures)
             };
             (result, pending.ended)
         }
@@ -1115,17 +1080,32 @@ enum Start<'a> {
 }
 
 /// What is left of a delivery's dispatch: the handlers not yet claimed, a claim made at once
-/// and not yet acted on, and what the claims so far found.
+/// and not yet run, and what the claims so far found. Both ways of claiming (at once, and in
+/// the delivery's future) act on a claim through [`Pending::settle`] and answer through
+/// [`Pending::answer`].
 struct Pending<'a> {
     handlers: Matching<'a>,
-    /// The position among the handlers of the claim to act on next (the first one's records
-    /// the event's type).
+    /// How many handlers' claims were made so far (the first one's records the event's type).
     position: usize,
-    /// A claim made at once (see `Receiver::claim_at_once`), with its handler.
-    current: Option<(usize, &'a Registration, Claimed<'a>)>,
+    /// A claim made at once (see `Receiver::claim_at_once`), to be run next.
+    current: Option<Acquired<'a>>,
     receipt: Receipt,
+    /// The longest wait any handler in progress elsewhere asked for.
+    in_progress: Option<Duration>,
     /// The clock reading that ended the last handler's run, when nothing followed it.
     ended: Option<Instant>,
+}
+
+/// What a delivery does after one handler's claim.
+enum Step {
+    /// The handler is this delivery's to run.
+    Run(Lease),
+    /// Nothing to run: completed already, or in progress elsewhere.
+    Next,
+    /// The event's id was recorded with another type: the delivery is refused. For a later
+    /// handler, only a race with a concurrent delivery of another type gets here: the first
+    /// claim checked the event's type record.
+    Conflict(String),
 }
 
 impl<'a> Pending<'a> {
@@ -1135,34 +1115,73 @@ impl<'a> Pending<'a> {
             position: 0,
             current: None,
             receipt: Receipt::default(),
+            in_progress: None,
             ended: None,
+        }
+    }
+
+    /// The retention for the type record that the next claim also writes: only the first
+    /// claim does, so an id delivered again with another type is refused before any handler
+    /// runs (see [`IdempotencyStore::claim_first`]).
+    fn type_retention(&self, limits: &Limits) -> Option<Duration> {
+        (self.position == 0).then_some(limits.retention)
+    }
+
+    /// Takes `registration`'s claim into account and says what follows from it.
+    fn settle(&mut self, registration: &Registration, claim: Claim) -> Step {
+        self.position += 1;
+        match claim {
+            Claim::Acquired(lease) => Step::Run(lease),
+            Claim::Completed => {
+                self.receipt.already_done.push(registration.path());
+                Step::Next
+            }
+            Claim::InProgress { retry_after } => {
+                self.in_progress =
+                    Some(self.in_progress.map_or(retry_after, |r| r.max(retry_after)));
+                Step::Next
+            }
+            Claim::Conflict { recorded_type } => Step::Conflict(recorded_type),
+        }
+    }
+
+    /// The delivery's answer once every handler was claimed (and those acquired were run,
+    /// `failures` holding the runs that failed).
+    fn answer(&mut self, failures: Vec<HandlerFailure>) -> Result<Receipt, ReceiveError> {
+        let receipt = std::mem::take(&mut self.receipt);
+        if !failures.is_empty() {
+            return Err(ReceiveError::HandlerFailed {
+                failures,
+                ran: receipt.ran.into_vec(),
+            });
+        }
+        match self.in_progress {
+            Some(retry_after) => Err(ReceiveError::InProgress { retry_after }),
+            None => Ok(receipt),
         }
     }
 }
 
-/// A claim made at once, before the delivery's future was first polled. Dropped unused (the
-/// future was dropped first), it gives up the claim at once, as a delivery cancelled while
-/// its handler runs does: the next delivery runs the handler, with no lease to wait out.
-struct Claimed<'a> {
-    store: &'a MemoryStore,
-    claim: Claim,
-}
-
-impl Claimed<'_> {
-    fn take(mut self) -> Claim {
-        // Left behind for `drop`, which has nothing to give up for a completed claim.
-        std::mem::replace(&mut self.claim, Claim::Completed)
-    }
-}
-
-impl Drop for Claimed<'_> {
+impl Drop for Pending<'_> {
+    /// A claim made at once and never run (the delivery's future was dropped before its first
+    /// poll) is given up at once, as a delivery cancelled while its handler runs gives up its
+    /// claim: the next delivery runs the handler, with no lease to wait out.
     fn drop(&mut self) {
-        if let Claim::Acquired(lease) = &self.claim {
-            if let Err(error) = self.store.release_now(lease) {
+        if let Some(Acquired { lease, store, .. }) = &self.current {
+            if let Err(error) = store.release_now(lease) {
                 not_released(lease, &error);
             }
         }
     }
+}
+
+/// A handler's claim made at once (see `Receiver::claim_at_once`), before the delivery's
+/// future was first polled.
+struct Acquired<'a> {
+    index: usize,
+    registration: &'a Registration,
+    lease: Lease,
+    store: &'a MemoryStore,
 }
 
 /// The claim key of `registration`'s run for `envelope`.

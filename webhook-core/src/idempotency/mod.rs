@@ -459,28 +459,22 @@ impl StoreHandle {
         }
     }
 
+    /// [`IdempotencyStore::claim_first`] with a `type_retention`, [`IdempotencyStore::claim`]
+    /// without one.
     pub(crate) fn claim<'a>(
         &'a self,
         key: &'a ClaimKey<'a>,
         lease: Duration,
+        type_retention: Option<Duration>,
     ) -> StoreFuture<'a, Result<Claim, StoreError>> {
-        match self {
-            Self::Memory(store) => StoreFuture::Done(Some(store.claim_valid(key, lease, None))),
-            Self::Other(store) => StoreFuture::Boxed(store.claim(key, lease)),
-        }
-    }
-
-    pub(crate) fn claim_first<'a>(
-        &'a self,
-        key: &'a ClaimKey<'a>,
-        lease: Duration,
-        retention: Duration,
-    ) -> StoreFuture<'a, Result<Claim, StoreError>> {
-        match self {
-            Self::Memory(store) => {
-                StoreFuture::Done(Some(store.claim_valid(key, lease, Some(retention))))
+        match (self, type_retention) {
+            (Self::Memory(store), _) => {
+                StoreFuture::Done(Some(store.claim_valid(key, lease, type_retention)))
             }
-            Self::Other(store) => StoreFuture::Boxed(store.claim_first(key, lease, retention)),
+            (Self::Other(store), None) => StoreFuture::Boxed(store.claim(key, lease)),
+            (Self::Other(store), Some(retention)) => {
+                StoreFuture::Boxed(store.claim_first(key, lease, retention))
+            }
         }
     }
 
