@@ -304,8 +304,9 @@ impl Receiver {
     /// runs the handlers. (It holds the parsed envelope rather than the request, and its
     /// handlers' part boxed: a small future, which every layer above moves.) With a store that
     /// answers at once (the [`MemoryStore`]), the claims are made when this is called too, up
-    /// to the first handler not already completed: a delivery that is refused, has no handler
-    /// or is a duplicate is then answered by a future that is already complete.
+    /// to the first handler this delivery is to run: a delivery that is refused, has no
+    /// handler, is a duplicate or finds its handlers in progress elsewhere is then answered by
+    /// a future that is already complete.
     ///
     /// Dropping the returned future while a handler runs, or before it was first polled,
     /// releases that handler's claim (so the next delivery runs it) and never completes it.
@@ -356,9 +357,9 @@ impl Receiver {
     }
 
     /// Everything a delivery does before it may have to wait: verify, parse, find its
-    /// handlers and, with a store that answers at once, claim them up to the first that is not
-    /// already completed. A delivery refused, ignored or answered entirely by completed claims
-    /// (a duplicate) ends here, with no future of its own.
+    /// handlers and, with a store that answers at once, claim them up to the first that is this
+    /// delivery's to run. A delivery refused, ignored, or whose handlers had all completed (a
+    /// duplicate) or are in progress elsewhere ends here, with no future of its own.
     fn start(&self, request: http::Request<Bytes>, arrived: Instant, span: &Span) -> Start<'_> {
         let envelope = match self.verify_and_parse(request, arrived) {
             Ok(envelope) => envelope,
@@ -369,7 +370,7 @@ impl Receiver {
         };
         if let Some(store) = self.settles_at_once() {
             match self.claim_at_once(store, &envelope, &mut pending) {
-                Ok(true) => return Start::Answered(pending.answer(Vec::new())),
+                Ok(true) => return Start::Answered(pending.answer()),
                 Ok(false) => {}
                 Err(error) => return Start::Answered(Err(error)),
             }
@@ -645,7 +646,13 @@ impl Receiver {
                         }),
                     }
                 }
-                pending.answer(failures)
+                if !failures.is_empty() {
+                    break 'steps Err(ReceiveError::HandlerFailed {
+                        failures,
+                        ran: std::mem::take(&mut pending.receipt.ran).into_vec(),
+                    });
+                }
+                pending.answer()
             };
             (result, pending.ended)
         }
@@ -1073,7 +1080,7 @@ fn not_released(lease: &Lease, error: &StoreError) {
 /// and taken apart at once: boxing the larger variant would cost an allocation per delivery.
 #[allow(clippy::large_enum_variant)]
 enum Start<'a> {
-    /// Nothing left to do: refused, ignored, or every handler already completed.
+    /// Nothing left to do: refused, ignored, or no handler left to run here.
     Answered(Result<Receipt, ReceiveError>),
     /// Handlers to claim or run.
     Dispatch(Envelope, Pending<'a>),
@@ -1128,6 +1135,7 @@ impl<'a> Pending<'a> {
     }
 
     /// Takes `registration`'s claim into account and says what follows from it.
+    #[inline]
     fn settle(&mut self, registration: &Registration, claim: Claim) -> Step {
         self.position += 1;
         match claim {
@@ -1145,19 +1153,11 @@ impl<'a> Pending<'a> {
         }
     }
 
-    /// The delivery's answer once every handler was claimed (and those acquired were run,
-    /// `failures` holding the runs that failed).
-    fn answer(&mut self, failures: Vec<HandlerFailure>) -> Result<Receipt, ReceiveError> {
-        let receipt = std::mem::take(&mut self.receipt);
-        if !failures.is_empty() {
-            return Err(ReceiveError::HandlerFailed {
-                failures,
-                ran: receipt.ran.into_vec(),
-            });
-        }
+    /// The delivery's answer once every handler was claimed and none that ran failed.
+    fn answer(&mut self) -> Result<Receipt, ReceiveError> {
         match self.in_progress {
             Some(retry_after) => Err(ReceiveError::InProgress { retry_after }),
-            None => Ok(receipt),
+            None => Ok(std::mem::take(&mut self.receipt)),
         }
     }
 }
