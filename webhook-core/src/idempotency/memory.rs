@@ -39,7 +39,7 @@ pub struct MemoryStore {
     state: Mutex<Inner>,
 }
 
-/// Every record of a store: a new event costs one entry and its key.
+/// Every record of a store: a new event costs one entry (its key inline, unless a long one).
 #[derive(Debug)]
 struct Inner {
     /// One entry per (namespace, event id) holding all of the event's records (its type
