@@ -406,7 +406,7 @@ impl Receiver {
             let claim = store
                 .claim_valid(&key, limits.lease, pending.type_retention(limits))
                 .map_err(|source| self.unavailable(source))?;
-            match pending.settle(registration, claim) {
+            match pending.next_step(registration, claim) {
                 Step::Next => {}
                 Step::Run(lease) => {
                     pending.current = Some(Acquired {
@@ -557,7 +557,7 @@ impl Receiver {
                                 Ok(claim) => claim,
                                 Err(source) => break 'steps Err(self.unavailable(source)),
                             };
-                            match pending.settle(registration, claim) {
+                            match pending.next_step(registration, claim) {
                                 Step::Run(lease) => (index, registration, lease),
                                 Step::Next => continue,
                                 Step::Conflict(recorded_type) => {
@@ -1088,7 +1088,7 @@ enum Start<'a> {
 
 /// What is left of a delivery's dispatch: the handlers not yet claimed, a claim made at once
 /// and not yet run, and what the claims so far found. Both ways of claiming (at once, and in
-/// the delivery's future) act on a claim through [`Pending::settle`] and answer through
+/// the delivery's future) act on a claim through [`Pending::next_step`] and answer through
 /// [`Pending::answer`].
 struct Pending<'a> {
     handlers: Matching<'a>,
@@ -1136,7 +1136,7 @@ impl<'a> Pending<'a> {
 
     /// Takes `registration`'s claim into account and says what follows from it.
     #[inline]
-    fn settle(&mut self, registration: &Registration, claim: Claim) -> Step {
+    fn next_step(&mut self, registration: &Registration, claim: Claim) -> Step {
         self.position += 1;
         match claim {
             Claim::Acquired(lease) => Step::Run(lease),
