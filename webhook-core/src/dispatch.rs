@@ -1092,8 +1092,8 @@ enum Start<'a> {
 /// [`Pending::answer`].
 struct Pending<'a> {
     handlers: Matching<'a>,
-    /// How many handlers' claims were made so far (the first one's records the event's type).
-    position: usize,
+    /// Whether a handler's claim was made yet: the first one also records the event's type.
+    claimed: bool,
     /// A claim made at once (see `Receiver::claim_at_once`), to be run next.
     current: Option<Acquired<'a>>,
     receipt: Receipt,
@@ -1119,7 +1119,7 @@ impl<'a> Pending<'a> {
     fn new(handlers: Matching<'a>) -> Self {
         Self {
             handlers,
-            position: 0,
+            claimed: false,
             current: None,
             receipt: Receipt::default(),
             in_progress: None,
@@ -1131,13 +1131,13 @@ impl<'a> Pending<'a> {
     /// claim does, so an id delivered again with another type is refused before any handler
     /// runs (see [`IdempotencyStore::claim_first`]).
     fn type_retention(&self, limits: &Limits) -> Option<Duration> {
-        (self.position == 0).then_some(limits.retention)
+        (!self.claimed).then_some(limits.retention)
     }
 
     /// Takes `registration`'s claim into account and says what follows from it.
     #[inline]
     fn next_step(&mut self, registration: &Registration, claim: Claim) -> Step {
-        self.position += 1;
+        self.claimed = true;
         match claim {
             Claim::Acquired(lease) => Step::Run(lease),
             Claim::Completed => {
