@@ -11,84 +11,17 @@
 // `criterion_group!` generates an undocumented public function.
 #![allow(missing_docs)]
 
-use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use webhook_benches::postgres_direct::PostgresDirect;
 use webhook_benches::redis_direct::RedisDirect;
-use webhook_benches::store_ops::{self, EVENT_TYPE, HANDLER, LEASE, RETENTION};
-use webhook_core::{IdempotencyStore, Lease, PostgresStore, RedisStore};
+use webhook_benches::store_ops::{self, fresh_id, spread};
+use webhook_core::{PostgresStore, RedisStore};
 
 const NAMESPACE: &str = "bench";
 const TABLE: &str = "webhook_bench_idempotency";
 const CONCURRENCY: [usize; 2] = [1, 32];
-
-/// A fresh event id per operation, across tasks, benchmarks and runs (records of an earlier
-/// run may still be retained).
-static NEXT: AtomicU64 = AtomicU64::new(0);
-
-fn next_id() -> String {
-    static RUN: std::sync::OnceLock<u128> = std::sync::OnceLock::new();
-    let run = RUN.get_or_init(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos())
-    });
-    format!("evt_{run}_{:012}", NEXT.fetch_add(1, Ordering::Relaxed))
-}
-
-fn millis(duration: Duration) -> i64 {
-    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
-}
-
-/// Runs `iters` operations spread over `tasks` tasks and returns the elapsed time.
-async fn run<F, Fut>(iters: u64, tasks: usize, op: F) -> Duration
-where
-    F: Fn() -> Fut + Clone + Send + 'static,
-    Fut: Future<Output = ()> + Send,
-{
-    let tasks = tasks as u64;
-    let start = Instant::now();
-    let handles: Vec<_> = (0..tasks)
-        .map(|task| {
-            let op = op.clone();
-            // Spread the remainder so exactly `iters` operations run.
-            let count = iters / tasks + u64::from(task < iters % tasks);
-            tokio::spawn(async move {
-                for _ in 0..count {
-                    op().await;
-                }
-            })
-        })
-        .collect();
-    for handle in handles {
-        handle.await.expect("task");
-    }
-    start.elapsed()
-}
-
-async fn claim_and_complete<S: IdempotencyStore>(store: &S) {
-    store_ops::through_store(store, NAMESPACE, &next_id()).await;
-}
-
-/// The statements `PostgresStore` issues for a claim that succeeds and its completion, as an
-/// application would write them by hand: the store includes the same files.
-mod postgres_direct {
-    use super::TABLE;
-
-    pub(crate) fn claim() -> String {
-        include_str!("../../webhook-core/src/idempotency/postgres/claim.sql")
-            .replace("{only_if}", "")
-            .replace("{table}", TABLE)
-    }
-
-    pub(crate) fn complete() -> String {
-        include_str!("../../webhook-core/src/idempotency/postgres/complete.sql")
-            .replace("{table}", TABLE)
-    }
-}
 
 fn bench_postgres(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
     let url = std::env::var("WEBHOOK_BENCH_POSTGRES_URL")
@@ -106,8 +39,7 @@ fn bench_postgres(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
     let pool = store.pool().clone();
     rt.block_on(sqlx::query(&format!("TRUNCATE {TABLE}")).execute(&pool))
         .expect("truncate");
-    let claim_sql: Arc<str> = postgres_direct::claim().into();
-    let complete_sql: Arc<str> = postgres_direct::complete().into();
+    let direct = PostgresDirect::new(pool.clone(), TABLE);
 
     let mut group = c.benchmark_group("stores/postgres");
     group.throughput(Throughput::Elements(1));
@@ -117,55 +49,18 @@ fn bench_postgres(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
         group.bench_function(BenchmarkId::new("store", tasks), |b| {
             b.iter_custom(|iters| {
                 let s = Arc::clone(&s);
-                rt.block_on(run(iters, tasks, move || {
+                rt.block_on(spread(iters, tasks, move || {
                     let s = Arc::clone(&s);
-                    async move { claim_and_complete(&*s).await }
+                    async move { store_ops::through_store(&*s, NAMESPACE, &fresh_id()).await }
                 }))
             });
         });
-        let (pool, claim_sql, complete_sql) = (
-            pool.clone(),
-            Arc::clone(&claim_sql),
-            Arc::clone(&complete_sql),
-        );
         group.bench_function(BenchmarkId::new("direct", tasks), |b| {
             b.iter_custom(|iters| {
-                let (pool, claim_sql, complete_sql) = (
-                    pool.clone(),
-                    Arc::clone(&claim_sql),
-                    Arc::clone(&complete_sql),
-                );
-                rt.block_on(run(iters, tasks, move || {
-                    let (pool, claim_sql, complete_sql) = (
-                        pool.clone(),
-                        Arc::clone(&claim_sql),
-                        Arc::clone(&complete_sql),
-                    );
-                    async move {
-                        let id = next_id();
-                        let token = Lease::new_token();
-                        let granted: Option<i32> = sqlx::query_scalar(&claim_sql)
-                            .bind(NAMESPACE)
-                            .bind(&id)
-                            .bind(HANDLER)
-                            .bind(EVENT_TYPE)
-                            .bind(&token)
-                            .bind(millis(LEASE))
-                            .fetch_optional(&pool)
-                            .await
-                            .expect("claim");
-                        assert!(granted.is_some(), "a new key is always acquired");
-                        let done = sqlx::query(&complete_sql)
-                            .bind(NAMESPACE)
-                            .bind(&id)
-                            .bind(HANDLER)
-                            .bind(&token)
-                            .bind(millis(RETENTION))
-                            .execute(&pool)
-                            .await
-                            .expect("complete");
-                        assert_eq!(done.rows_affected(), 1);
-                    }
+                let d = direct.clone();
+                rt.block_on(spread(iters, tasks, move || {
+                    let d = d.clone();
+                    async move { d.claim_and_complete(NAMESPACE, &fresh_id()).await }
                 }))
             });
         });
@@ -196,9 +91,9 @@ fn bench_redis(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
         group.bench_function(BenchmarkId::new("store", tasks), |b| {
             b.iter_custom(|iters| {
                 let s = Arc::clone(&s);
-                rt.block_on(run(iters, tasks, move || {
+                rt.block_on(spread(iters, tasks, move || {
                     let s = Arc::clone(&s);
-                    async move { claim_and_complete(&*s).await }
+                    async move { store_ops::through_store(&*s, NAMESPACE, &fresh_id()).await }
                 }))
             });
         });
@@ -206,9 +101,9 @@ fn bench_redis(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
         group.bench_function(BenchmarkId::new("direct", tasks), |b| {
             b.iter_custom(|iters| {
                 let (d, s) = (Arc::clone(&d), Arc::clone(&s));
-                rt.block_on(run(iters, tasks, move || {
+                rt.block_on(spread(iters, tasks, move || {
                     let (d, s) = (Arc::clone(&d), Arc::clone(&s));
-                    async move { store_ops::direct(&d, &s, NAMESPACE, &next_id()).await }
+                    async move { store_ops::direct(&d, &s, NAMESPACE, &fresh_id()).await }
                 }))
             });
         });

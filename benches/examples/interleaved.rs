@@ -21,6 +21,13 @@
 //! With `lookup` (the size argument is ignored), it alternates batches of
 //! `Registry::handlers_for` over registries of 10,000 and of 10 generated types, the lookup of
 //! `benches/dispatch.rs`: the ratio is then 10,000 types / 10 types.
+//!
+//! With `store-postgres` or `store-redis` (built with the feature `server-benches`; live
+//! servers, as for `benches/stores.rs`), the size argument is the number of concurrent tasks,
+//! and it alternates batches of claim + complete of new records through the store and as the
+//! same statements issued directly: the ratio is store / direct time (the target of
+//! ops/s ≥ 0.8 is a time ratio ≤ 1.25). Criterion's `stores` group runs the two sides a minute
+//! apart, which on a shared host measures the host's drift as much as the store.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -44,12 +51,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let [_, kind, size, rounds, batch] = args.as_slice() else {
         return Err(
-            "usage: interleaved <new|duplicate|verify-SCHEME|lookup> <bytes> <rounds> <batch>"
+            "usage: interleaved <new|duplicate|verify-SCHEME|lookup|store-BACKEND> <bytes> <rounds> \
+             <batch>"
                 .into(),
         );
     };
     if kind == "lookup" {
         return lookups(rounds.parse()?, batch.parse()?);
+    }
+    if let Some(backend) = kind.strip_prefix("store-") {
+        return stores(backend, size.parse()?, rounds.parse()?, batch.parse()?);
     }
     if let Some(scheme) = kind.strip_prefix("verify-") {
         if !verify_cases::SCHEMES.contains(&scheme) {
@@ -182,6 +193,122 @@ fn lookups(rounds: usize, batch: usize) -> Result<(), Box<dyn std::error::Error>
     )?
     .report("lookup", "10,000 types / 10 types", rounds, batch);
     Ok(())
+}
+
+/// Batches of `batch` claim + complete operations of new records spread over `tasks` tasks,
+/// through `backend`'s store and as its statements issued directly, alternately.
+#[cfg(feature = "server-benches")]
+fn stores(
+    backend: &str,
+    tasks: usize,
+    rounds: usize,
+    batch: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use std::sync::Arc;
+    use webhook_benches::postgres_direct::PostgresDirect;
+    use webhook_benches::redis_direct::RedisDirect;
+    use webhook_benches::store_ops::{self, fresh_id, spread};
+    use webhook_core::{PostgresStore, RedisStore};
+
+    const NAMESPACE: &str = "interleaved";
+    const TABLE: &str = "webhook_bench_interleaved";
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let count = u64::try_from(batch)?;
+    let tally = match backend {
+        "postgres" => {
+            let url = std::env::var("WEBHOOK_BENCH_POSTGRES_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+            let store = rt
+                .block_on(
+                    PostgresStore::builder()
+                        .table(TABLE)?
+                        .max_connections(32)
+                        .connect(&url),
+                )
+                .map_err(|e| {
+                    format!("PostgreSQL at {url} (set WEBHOOK_BENCH_POSTGRES_URL): {e}")
+                })?;
+            let store = Arc::new(store);
+            let direct = PostgresDirect::new(store.pool().clone(), TABLE);
+            let tally = alternate(
+                rounds,
+                batch,
+                || {
+                    let s = Arc::clone(&store);
+                    rt.block_on(spread(count, tasks, move || {
+                        let s = Arc::clone(&s);
+                        async move { store_ops::through_store(&*s, NAMESPACE, &fresh_id()).await }
+                    }));
+                },
+                || {
+                    let d = direct.clone();
+                    rt.block_on(spread(count, tasks, move || {
+                        let d = d.clone();
+                        async move { d.claim_and_complete(NAMESPACE, &fresh_id()).await }
+                    }));
+                },
+            )?;
+            rt.block_on(sqlx::query(&format!("DROP TABLE {TABLE}")).execute(store.pool()))?;
+            tally
+        }
+        "redis" => {
+            let url = std::env::var("WEBHOOK_BENCH_REDIS_URL")
+                .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+            let unreachable = |e: &dyn std::fmt::Display| {
+                format!("Redis at {url} (set WEBHOOK_BENCH_REDIS_URL): {e}")
+            };
+            // Its records expire with `store_ops::RETENTION`.
+            let store = rt
+                .block_on(
+                    RedisStore::builder()
+                        .prefix("webhook:interleaved")
+                        .connect(&url),
+                )
+                .map_err(|e| unreachable(&e))?;
+            let store = Arc::new(store);
+            let direct = Arc::new(
+                rt.block_on(RedisDirect::connect(&url))
+                    .map_err(|e| unreachable(&e))?,
+            );
+            alternate(
+                rounds,
+                batch,
+                || {
+                    let s = Arc::clone(&store);
+                    rt.block_on(spread(count, tasks, move || {
+                        let s = Arc::clone(&s);
+                        async move { store_ops::through_store(&*s, NAMESPACE, &fresh_id()).await }
+                    }));
+                },
+                || {
+                    let (d, s) = (Arc::clone(&direct), Arc::clone(&store));
+                    rt.block_on(spread(count, tasks, move || {
+                        let (d, s) = (Arc::clone(&d), Arc::clone(&s));
+                        async move { store_ops::direct(&d, &s, NAMESPACE, &fresh_id()).await }
+                    }));
+                },
+            )?
+        }
+        _ => return Err("the stores are `store-postgres` and `store-redis`".into()),
+    };
+    tally.report(
+        &format!("store-{backend} x{tasks}"),
+        "store / direct",
+        rounds,
+        batch,
+    );
+    Ok(())
+}
+
+#[cfg(not(feature = "server-benches"))]
+fn stores(_: &str, _: usize, _: usize, _: usize) -> Result<(), Box<dyn std::error::Error>> {
+    Err(
+        "the store cases need the feature `server-benches`: cargo build --profile bench \
+         -p webhook-benches --features server-benches --example interleaved"
+            .into(),
+    )
 }
 
 /// `rounds` rounds of one batch of `ours` and one of `theirs`, timed back to back, which goes

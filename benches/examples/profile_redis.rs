@@ -12,12 +12,10 @@
 //! the scripts are part of a run: to count instructions per operation, profile two counts and
 //! divide the difference. Wall time and the process's CPU time per operation are printed.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use webhook_benches::redis_direct::RedisDirect;
-use webhook_benches::store_ops;
+use webhook_benches::store_ops::{self, fresh_id, spread};
 use webhook_core::RedisStore;
 
 const NAMESPACE: &str = "profile";
@@ -27,7 +25,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let [_, who, tasks, count] = args.as_slice() else {
         return Err("usage: profile_redis <store|direct> <tasks> <count>".into());
     };
-    let tasks: u64 = tasks.parse()?;
+    let tasks: usize = tasks.parse()?;
     let count: u64 = count.parse()?;
     let url = std::env::var("WEBHOOK_BENCH_REDIS_URL")
         .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
@@ -45,34 +43,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "direct" => false,
         _ => return Err("the first argument is `store` or `direct`".into()),
     };
-    // Fresh event ids across runs: records of an earlier run are still retained.
-    let run = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .as_nanos();
-    let next = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
     let cpu_start = process_cpu_time();
-    rt.block_on(async {
-        let handles: Vec<_> = (0..tasks)
-            .map(|task| {
-                let (store, direct, next) = (store.clone(), direct.clone(), Arc::clone(&next));
-                let n = count / tasks + u64::from(task < count % tasks);
-                tokio::spawn(async move {
-                    for _ in 0..n {
-                        let id = format!("evt_{run}_{:012}", next.fetch_add(1, Ordering::Relaxed));
-                        if store_side {
-                            store_ops::through_store(&store, NAMESPACE, &id).await;
-                        } else {
-                            store_ops::direct(&direct, &store, NAMESPACE, &id).await;
-                        }
-                    }
-                })
-            })
-            .collect();
-        for handle in handles {
-            handle.await.expect("task");
+    rt.block_on(spread(count, tasks, move || {
+        let (store, direct) = (store.clone(), direct.clone());
+        async move {
+            let id = fresh_id();
+            if store_side {
+                store_ops::through_store(&store, NAMESPACE, &id).await;
+            } else {
+                store_ops::direct(&direct, &store, NAMESPACE, &id).await;
+            }
         }
-    });
+    }));
     let elapsed = start.elapsed();
     let cpu = process_cpu_time().saturating_sub(cpu_start);
     let count = u32::try_from(count)?.max(1);

@@ -18,6 +18,8 @@ use serde_json::value::RawValue;
 use sha2::Sha256;
 
 #[cfg(feature = "server-benches")]
+pub mod postgres_direct;
+#[cfg(feature = "server-benches")]
 pub mod redis_direct;
 #[cfg(feature = "server-benches")]
 pub mod store_ops;

@@ -1,9 +1,13 @@
 //! One claim + complete of a new record, through a store or as the Redis store's scripts
-//! issued directly: the operation of the store benchmark (`benches/stores.rs`) and of its
-//! profiling example (`examples/profile_redis.rs`), kept here so both measure the same code
-//! with the same arguments.
+//! issued directly, and the way a run spreads such operations over tasks: the store benchmark
+//! (`benches/stores.rs`), the interleaved harness's `store-*` cases and the profiling example
+//! (`examples/profile_redis.rs`) share them, so all measure the same code with the same
+//! arguments.
 
-use std::time::Duration;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use webhook_core::{Claim, ClaimKey, IdempotencyStore, Lease, RedisStore};
 
@@ -48,4 +52,48 @@ pub async fn direct(direct: &RedisDirect, store: &RedisStore, namespace: &str, i
     direct
         .claim_and_complete(&key, &token, EVENT_TYPE, LEASE, KEEP_RELEASED, RETENTION)
         .await;
+}
+
+/// An event id no earlier call, and no earlier run, has returned: records of an earlier run
+/// may still be retained by the server.
+#[must_use]
+pub fn fresh_id() -> String {
+    static RUN: OnceLock<u128> = OnceLock::new();
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let run = RUN.get_or_init(|| {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    });
+    format!("evt_{run}_{:012}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Runs `count` operations spread over `tasks` spawned tasks (on the current runtime) and
+/// returns the time until the last one finished.
+///
+/// # Panics
+/// When an operation panics.
+pub async fn spread<F, Fut>(count: u64, tasks: usize, op: F) -> Duration
+where
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    let tasks = tasks.max(1) as u64;
+    let start = Instant::now();
+    let handles: Vec<_> = (0..tasks)
+        .map(|task| {
+            let op = op.clone();
+            // The remainder goes to the first tasks, so exactly `count` operations run.
+            let n = count / tasks + u64::from(task < count % tasks);
+            tokio::spawn(async move {
+                for _ in 0..n {
+                    op().await;
+                }
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.await.expect("an operation panicked");
+    }
+    start.elapsed()
 }
