@@ -167,9 +167,14 @@ if [ "$MODE" = interleaved ]; then
     echo
     echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
     for kind in fresh dup; do
-        sort -n -k3 "$work/$kind.txt" | awk -v kind="$kind" '{ r[NR] = $3 } END {
-            printf "%-6s framework / hand-written requests/s: median %.3f (quartiles %.3f..%.3f, %d bursts)\n",
-                kind, r[int((NR + 1) / 2)], r[int((NR + 3) / 4)], r[int((3 * NR + 1) / 4)], NR }'
+        # The median and quartiles of the burst pairs' ratios, and their geometric mean with a
+        # 95 % interval (from the spread of the log ratios): whether a run clears a target.
+        sort -n -k3 "$work/$kind.txt" | awk -v kind="$kind" '{
+            r[NR] = $3; l = log($1 / $2); s += l; ss += l * l } END {
+            m = s / NR; se = NR > 1 ? sqrt((ss - NR * m * m) / (NR - 1) / NR) : 0
+            printf "%-6s framework / hand-written requests/s: median %.3f (quartiles %.3f..%.3f, %d bursts); geometric mean %.3f (95%% interval %.3f..%.3f)\n",
+                kind, r[int((NR + 1) / 2)], r[int((NR + 3) / 4)], r[int((3 * NR + 1) / 4)], NR,
+                exp(m), exp(m - 1.96 * se), exp(m + 1.96 * se) }'
     done
     exit 0
 fi

@@ -45,14 +45,11 @@ fn bench_postgres(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
     group.throughput(Throughput::Elements(1));
     group.sample_size(10);
     for tasks in CONCURRENCY {
-        let s = Arc::clone(&store);
         group.bench_function(BenchmarkId::new("store", tasks), |b| {
             b.iter_custom(|iters| {
-                let s = Arc::clone(&s);
-                rt.block_on(spread(iters, tasks, move || {
-                    let s = Arc::clone(&s);
-                    async move { store_ops::through_store(&*s, NAMESPACE, &fresh_id()).await }
-                }))
+                rt.block_on(store_ops::spread_through_store(
+                    &store, NAMESPACE, iters, tasks,
+                ))
             });
         });
         group.bench_function(BenchmarkId::new("direct", tasks), |b| {
@@ -87,14 +84,11 @@ fn bench_redis(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
     group.throughput(Throughput::Elements(1));
     group.sample_size(10);
     for tasks in CONCURRENCY {
-        let s = Arc::clone(&store);
         group.bench_function(BenchmarkId::new("store", tasks), |b| {
             b.iter_custom(|iters| {
-                let s = Arc::clone(&s);
-                rt.block_on(spread(iters, tasks, move || {
-                    let s = Arc::clone(&s);
-                    async move { store_ops::through_store(&*s, NAMESPACE, &fresh_id()).await }
-                }))
+                rt.block_on(store_ops::spread_through_store(
+                    &store, NAMESPACE, iters, tasks,
+                ))
             });
         });
         let (d, s) = (Arc::clone(&direct), Arc::clone(&store));

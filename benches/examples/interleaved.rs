@@ -236,11 +236,9 @@ fn stores(
                 rounds,
                 batch,
                 || {
-                    let s = Arc::clone(&store);
-                    rt.block_on(spread(count, tasks, move || {
-                        let s = Arc::clone(&s);
-                        async move { store_ops::through_store(&*s, NAMESPACE, &fresh_id()).await }
-                    }));
+                    rt.block_on(store_ops::spread_through_store(
+                        &store, NAMESPACE, count, tasks,
+                    ));
                 },
                 || {
                     let d = direct.clone();
@@ -276,11 +274,9 @@ fn stores(
                 rounds,
                 batch,
                 || {
-                    let s = Arc::clone(&store);
-                    rt.block_on(spread(count, tasks, move || {
-                        let s = Arc::clone(&s);
-                        async move { store_ops::through_store(&*s, NAMESPACE, &fresh_id()).await }
-                    }));
+                    rt.block_on(store_ops::spread_through_store(
+                        &store, NAMESPACE, count, tasks,
+                    ));
                 },
                 || {
                     let (d, s) = (Arc::clone(&direct), Arc::clone(&store));

@@ -6,7 +6,7 @@
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use webhook_core::{Claim, ClaimKey, IdempotencyStore, Lease, RedisStore};
@@ -96,4 +96,23 @@ where
         handle.await.expect("an operation panicked");
     }
     start.elapsed()
+}
+
+/// `count` [`through_store`] operations of fresh records, spread over `tasks` tasks: a batch of
+/// the store side, the same for every store.
+///
+/// # Panics
+/// When the store fails or a record was not new.
+pub async fn spread_through_store<S: IdempotencyStore>(
+    store: &Arc<S>,
+    namespace: &'static str,
+    count: u64,
+    tasks: usize,
+) -> Duration {
+    let store = Arc::clone(store);
+    spread(count, tasks, move || {
+        let store = Arc::clone(&store);
+        async move { through_store(&*store, namespace, &fresh_id()).await }
+    })
+    .await
 }
