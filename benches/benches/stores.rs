@@ -16,7 +16,7 @@ use std::sync::Arc;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use webhook_benches::postgres_direct::PostgresDirect;
 use webhook_benches::redis_direct::RedisDirect;
-use webhook_benches::store_ops::{self, fresh_id, spread};
+use webhook_benches::store_ops;
 use webhook_core::{PostgresStore, RedisStore};
 
 const NAMESPACE: &str = "bench";
@@ -39,7 +39,7 @@ fn bench_postgres(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
     let pool = store.pool().clone();
     rt.block_on(sqlx::query(&format!("TRUNCATE {TABLE}")).execute(&pool))
         .expect("truncate");
-    let direct = PostgresDirect::new(pool.clone(), TABLE);
+    let direct = Arc::new(PostgresDirect::new(pool.clone(), TABLE));
 
     let mut group = c.benchmark_group("stores/postgres");
     group.throughput(Throughput::Elements(1));
@@ -54,11 +54,9 @@ fn bench_postgres(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
         });
         group.bench_function(BenchmarkId::new("direct", tasks), |b| {
             b.iter_custom(|iters| {
-                let d = direct.clone();
-                rt.block_on(spread(iters, tasks, move || {
-                    let d = d.clone();
-                    async move { d.claim_and_complete(NAMESPACE, &fresh_id()).await }
-                }))
+                rt.block_on(store_ops::spread_postgres_direct(
+                    &direct, NAMESPACE, iters, tasks,
+                ))
             });
         });
     }
@@ -91,14 +89,11 @@ fn bench_redis(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
                 ))
             });
         });
-        let (d, s) = (Arc::clone(&direct), Arc::clone(&store));
         group.bench_function(BenchmarkId::new("direct", tasks), |b| {
             b.iter_custom(|iters| {
-                let (d, s) = (Arc::clone(&d), Arc::clone(&s));
-                rt.block_on(spread(iters, tasks, move || {
-                    let (d, s) = (Arc::clone(&d), Arc::clone(&s));
-                    async move { store_ops::direct(&d, &s, NAMESPACE, &fresh_id()).await }
-                }))
+                rt.block_on(store_ops::spread_redis_direct(
+                    &direct, &store, NAMESPACE, iters, tasks,
+                ))
             });
         });
     }

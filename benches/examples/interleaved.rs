@@ -207,7 +207,7 @@ fn stores(
     use std::sync::Arc;
     use webhook_benches::postgres_direct::PostgresDirect;
     use webhook_benches::redis_direct::RedisDirect;
-    use webhook_benches::store_ops::{self, fresh_id, spread};
+    use webhook_benches::store_ops;
     use webhook_core::{PostgresStore, RedisStore};
 
     const NAMESPACE: &str = "interleaved";
@@ -231,7 +231,7 @@ fn stores(
                     format!("PostgreSQL at {url} (set WEBHOOK_BENCH_POSTGRES_URL): {e}")
                 })?;
             let store = Arc::new(store);
-            let direct = PostgresDirect::new(store.pool().clone(), TABLE);
+            let direct = Arc::new(PostgresDirect::new(store.pool().clone(), TABLE));
             let tally = alternate(
                 rounds,
                 batch,
@@ -241,11 +241,9 @@ fn stores(
                     ));
                 },
                 || {
-                    let d = direct.clone();
-                    rt.block_on(spread(count, tasks, move || {
-                        let d = d.clone();
-                        async move { d.claim_and_complete(NAMESPACE, &fresh_id()).await }
-                    }));
+                    rt.block_on(store_ops::spread_postgres_direct(
+                        &direct, NAMESPACE, count, tasks,
+                    ));
                 },
             )?;
             rt.block_on(sqlx::query(&format!("DROP TABLE {TABLE}")).execute(store.pool()))?;
@@ -279,11 +277,9 @@ fn stores(
                     ));
                 },
                 || {
-                    let (d, s) = (Arc::clone(&direct), Arc::clone(&store));
-                    rt.block_on(spread(count, tasks, move || {
-                        let (d, s) = (Arc::clone(&d), Arc::clone(&s));
-                        async move { store_ops::direct(&d, &s, NAMESPACE, &fresh_id()).await }
-                    }));
+                    rt.block_on(store_ops::spread_redis_direct(
+                        &direct, &store, NAMESPACE, count, tasks,
+                    ));
                 },
             )?
         }

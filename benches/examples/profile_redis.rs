@@ -12,10 +12,11 @@
 //! the scripts are part of a run: to count instructions per operation, profile two counts and
 //! divide the difference. Wall time and the process's CPU time per operation are printed.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use webhook_benches::redis_direct::RedisDirect;
-use webhook_benches::store_ops::{self, fresh_id, spread};
+use webhook_benches::store_ops;
 use webhook_core::RedisStore;
 
 const NAMESPACE: &str = "profile";
@@ -37,7 +38,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .prefix("webhook:profile")
             .connect(&url),
     )?;
-    let direct = rt.block_on(RedisDirect::connect(&url))?;
+    let store = Arc::new(store);
+    let direct = Arc::new(rt.block_on(RedisDirect::connect(&url))?);
     let store_side = match who.as_str() {
         "store" => true,
         "direct" => false,
@@ -45,17 +47,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let start = Instant::now();
     let cpu_start = process_cpu_time();
-    rt.block_on(spread(count, tasks, move || {
-        let (store, direct) = (store.clone(), direct.clone());
-        async move {
-            let id = fresh_id();
-            if store_side {
-                store_ops::through_store(&store, NAMESPACE, &id).await;
-            } else {
-                store_ops::direct(&direct, &store, NAMESPACE, &id).await;
-            }
+    rt.block_on(async {
+        if store_side {
+            store_ops::spread_through_store(&store, NAMESPACE, count, tasks).await
+        } else {
+            store_ops::spread_redis_direct(&direct, &store, NAMESPACE, count, tasks).await
         }
-    }));
+    });
     let elapsed = start.elapsed();
     let cpu = process_cpu_time().saturating_sub(cpu_start);
     let count = u32::try_from(count)?.max(1);

@@ -1,6 +1,7 @@
 //! One claim + complete of a new record, through a store or as the Redis store's scripts
-//! issued directly, and the way a run spreads such operations over tasks: the store benchmark
-//! (`benches/stores.rs`), the interleaved harness's `store-*` cases and the profiling example
+//! issued directly, and batches of them spread over tasks for each side (the store, the Redis
+//! and the PostgreSQL statements issued directly): the store benchmark (`benches/stores.rs`),
+//! the interleaved harness's `store-*` cases and the profiling example
 //! (`examples/profile_redis.rs`) share them, so all measure the same code with the same
 //! arguments.
 
@@ -11,6 +12,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use webhook_core::{Claim, ClaimKey, IdempotencyStore, Lease, RedisStore};
 
+use crate::postgres_direct::PostgresDirect;
 use crate::redis_direct::RedisDirect;
 
 /// The store's default lease.
@@ -57,7 +59,7 @@ pub async fn direct(direct: &RedisDirect, store: &RedisStore, namespace: &str, i
 /// An event id no earlier call, and no earlier run, has returned: records of an earlier run
 /// may still be retained by the server.
 #[must_use]
-pub fn fresh_id() -> String {
+fn fresh_id() -> String {
     static RUN: OnceLock<u128> = OnceLock::new();
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let run = RUN.get_or_init(|| {
@@ -73,7 +75,7 @@ pub fn fresh_id() -> String {
 ///
 /// # Panics
 /// When an operation panics.
-pub async fn spread<F, Fut>(count: u64, tasks: usize, op: F) -> Duration
+async fn spread<F, Fut>(count: u64, tasks: usize, op: F) -> Duration
 where
     F: Fn() -> Fut + Clone + Send + 'static,
     Fut: Future<Output = ()> + Send,
@@ -113,6 +115,45 @@ pub async fn spread_through_store<S: IdempotencyStore>(
     spread(count, tasks, move || {
         let store = Arc::clone(&store);
         async move { through_store(&*store, namespace, &fresh_id()).await }
+    })
+    .await
+}
+
+/// `count` [`direct`] operations of fresh records, spread over `tasks` tasks: a batch of the
+/// Redis baseline.
+///
+/// # Panics
+/// When Redis fails or a record was not new.
+pub async fn spread_redis_direct(
+    direct: &Arc<RedisDirect>,
+    store: &Arc<RedisStore>,
+    namespace: &'static str,
+    count: u64,
+    tasks: usize,
+) -> Duration {
+    let (direct, store) = (Arc::clone(direct), Arc::clone(store));
+    spread(count, tasks, move || {
+        let (direct, store) = (Arc::clone(&direct), Arc::clone(&store));
+        async move { self::direct(&direct, &store, namespace, &fresh_id()).await }
+    })
+    .await
+}
+
+/// `count` [`PostgresDirect::claim_and_complete`] operations of fresh records, spread over
+/// `tasks` tasks: a batch of the PostgreSQL baseline.
+///
+/// # Panics
+/// When PostgreSQL fails or a record was not new.
+pub async fn spread_postgres_direct(
+    direct: &Arc<PostgresDirect>,
+    namespace: &'static str,
+    count: u64,
+    tasks: usize,
+) -> Duration {
+    let direct = Arc::clone(direct);
+    spread(count, tasks, move || {
+        let direct = Arc::clone(&direct);
+        async move { direct.claim_and_complete(namespace, &fresh_id()).await }
     })
     .await
 }
